@@ -1,0 +1,38 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every target shares: Swift 6 language mode, the upcoming features STYLE.md asks for,
+/// and warnings as errors.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "gantry",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gantry", targets: ["gantry"]),
+        .executable(name: "gantry-bench", targets: ["gantry-bench"]),
+    ],
+    targets: [
+        // Core: the consensus state machine. No I/O, no clock, no threads, no global randomness.
+        .target(name: "Raft", swiftSettings: strictSettings),
+        // Core: history checkers (linearizability) shared by the simulation and chaos/.
+        .target(name: "ChaosCheck", swiftSettings: strictSettings),
+        // Test support: deterministic multi-node simulation under virtual time.
+        .target(name: "Simulation", dependencies: ["Raft", "ChaosCheck"], swiftSettings: strictSettings),
+        .executableTarget(name: "gantry", dependencies: ["Raft"], swiftSettings: strictSettings),
+        .executableTarget(name: "gantry-bench", dependencies: ["Raft"], swiftSettings: strictSettings),
+        .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosCheckTests", dependencies: ["ChaosCheck"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Simulation", "Raft", "ChaosCheck"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,21 @@
+extension Raft {
+    /// SplitMix64 (Steele, Lea and Flood, 2014): a small, fast, seedable generator. The core takes its randomness
+    /// only from one of these, injected at construction, so that a run is a function of its seed.
+    package struct SplitMix64: RandomNumberGenerator, Sendable {
+        private var state: UInt64
+
+        /// Creates a generator; every seed, zero included, gives a full-period stream.
+        package init(seed: UInt64) {
+            state = seed
+        }
+
+        /// The next 64 random bits.
+        package mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+}

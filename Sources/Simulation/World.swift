@@ -1,0 +1,402 @@
+import ChaosCheck
+import Raft
+
+/// What a simulated node persisted: exactly what it restarts from.
+struct Disk {
+    var hardState = Raft.HardState()
+    var snapshot: Raft.Snapshot?
+    var entries: [Raft.Entry] = []
+
+    mutating func persist(_ ready: Raft.Ready) {
+        if let snapshot = ready.snapshot {
+            self.snapshot = snapshot
+            entries = []
+        }
+        if let first = ready.entries.first {
+            if let keep = entries.firstIndex(where: { $0.index >= first.index }) {
+                entries.removeSubrange(keep...)
+            }
+            entries.append(contentsOf: ready.entries)
+        }
+        if let hardState = ready.hardState { self.hardState = hardState }
+    }
+
+    mutating func saveSnapshot(_ snapshot: Raft.Snapshot) {
+        self.snapshot = snapshot
+        entries.removeAll { $0.index <= snapshot.metadata.last.index }
+    }
+
+    var persistentState: Raft.PersistentState {
+        Raft.PersistentState(hardState: hardState, snapshot: snapshot, entries: entries)
+    }
+}
+
+/// One simulated controller: the Raft core, its disk, its state machine, and the client requests it holds.
+struct SimulatedNode {
+    let id: Raft.NodeID
+    /// The core; nil while crashed.
+    var raft: Raft.Node?
+    /// Bumped at each crash so events of an earlier life are ignored.
+    var incarnation = 0
+    var disk = Disk()
+    var store = RegisterStore()
+    /// Virtual units between this node's ticks (the tick skew).
+    var tickPeriod: UInt64
+    /// The `Ready` being persisted, if any.
+    var inFlight: Raft.Ready?
+    /// Writes proposed here and not yet resolved, by log index.
+    var pendingWrites: [UInt64: (term: UInt64, operation: Int)] = [:]
+    /// Reads requested here: operation slot by context, with the granted index once known.
+    var pendingReads: [UInt64: (operation: Int, index: UInt64?)] = [:]
+}
+
+enum SimulationEvent {
+    case tick(node: Int, incarnation: Int)
+    case deliver(Raft.Message)
+    case persisted(node: Int, incarnation: Int)
+    case restart(node: Int)
+    case client
+    case fault
+    case membershipRepair
+    case killLeader(node: Int, term: UInt64)
+}
+
+/// Trace lines of one run. Only the run's own thread touches it.
+final class TraceLog {
+    var lines: [String] = []
+}
+
+/// The whole simulated world: nodes, network, clients, faults and checkers.
+struct World {
+    let configuration: Simulation.Configuration
+    var random: Raft.SplitMix64
+    var now: UInt64 = 0
+    var queue = EventQueue<SimulationEvent>()
+    var nodes: [SimulatedNode] = []
+    let founders: Raft.Configuration
+    var invariants = Invariants()
+    var report: Simulation.Report
+
+    // Network.
+    /// Directed links that drop everything: `from << 32 | to`.
+    var blockedLinks: Set<UInt64> = []
+    var lossPercent: UInt64 = 0
+    var duplicatePercent: UInt64 = 0
+    let maxDelay: UInt64 = 30
+
+    // Clients.
+    var history: [KeyedOperation] = []
+    /// Operations that definitely never took effect; left out of the checked history.
+    var failedOperations: Set<Int> = []
+    var acknowledged: [Raft.LogPosition] = []
+    /// The trace (a reference, so that tracing does not need exclusive access to the world).
+    let traceLog = TraceLog()
+    var faultsOver = false
+    /// Chance that a newly elected leader is killed soon after (zero in most seeds).
+    var leaderChurnPercent: UInt64 = 0
+    var clientsStopped = false
+
+    init(_ configuration: Simulation.Configuration) {
+        var configuration = configuration
+        random = Raft.SplitMix64(seed: configuration.seed)
+        if configuration.randomizeFlowControl {
+            // Small messages and windows split catch-up into many appends, which is where commit and back-off
+            // rules are easiest to get wrong.
+            configuration.raft.maxMessageBytes = [1, 40, 200, 1 << 20][Int(random.next() % 4)]
+            configuration.raft.maxInflightMessages = [1, 2, 4, 256][Int(random.next() % 4)]
+        }
+        self.configuration = configuration
+        leaderChurnPercent = [0, 25, 50, 80][Int(random.next() % 4)]
+        founders = Raft.Configuration(voters: (1...UInt64(configuration.nodeCount)).map { $0 })
+        report = Simulation.Report(seed: configuration.seed, nodeCount: configuration.nodeCount)
+        for id in 1...UInt64(configuration.nodeCount) {
+            let skew = configuration.unitsPerTick / 5
+            let period = configuration.unitsPerTick - skew + random.next() % (2 * skew + 1)
+            nodes.append(SimulatedNode(id: id, tickPeriod: period))
+        }
+    }
+
+    // MARK: Random helpers
+
+    mutating func uniform(_ range: ClosedRange<UInt64>) -> UInt64 {
+        range.lowerBound + random.next() % (range.upperBound - range.lowerBound + 1)
+    }
+
+    mutating func percent(_ chance: UInt64) -> Bool { random.next() % 100 < chance }
+
+    mutating func pick<T>(_ items: [T]) -> T? {
+        items.isEmpty ? nil : items[Int(random.next() % UInt64(items.count))]
+    }
+
+    func ticks(_ count: UInt64) -> UInt64 { count * configuration.unitsPerTick }
+
+    /// Records a trace line when tracing; the line is not even built otherwise.
+    func trace(_ line: @autoclosure () -> String) {
+        if configuration.trace { traceLog.lines.append("t=\(now) \(line())") }
+    }
+
+    // MARK: Run
+
+    mutating func run() -> Simulation.Report {
+        for slot in nodes.indices { start(slot) }
+        queue.push(.client, at: uniform(1...configuration.clientInterval))
+        queue.push(.fault, at: ticks(uniform(5...20)))
+        queue.push(.membershipRepair, at: ticks(5))
+        let faultEnd = ticks(configuration.faultTicks)
+        var healedAt: UInt64?
+        var leaderSince: UInt64?
+        do {
+            while let (time, event) = queue.pop() {
+                now = time
+                report.stats.events += 1
+                if healedAt == nil && now >= faultEnd {
+                    healEverything()
+                    healedAt = now
+                }
+                try handle(event)
+                guard let healed = healedAt else { continue }
+                if leaderSince == nil {
+                    if stableLeader() != nil {
+                        leaderSince = now
+                        clientsStopped = true
+                    } else if now > healed + ticks(configuration.livenessTicks) {
+                        throw Violation(
+                            message: "liveness: no leader within \(configuration.livenessTicks) ticks after every "
+                                + "fault healed"
+                        )
+                    }
+                    continue
+                }
+                if try converged() { break }
+                if now > leaderSince! + ticks(configuration.convergenceTicks) {
+                    throw Violation(message: "convergence: \(convergenceProblem())")
+                }
+            }
+            try checkHistory()
+        } catch let violation as Violation {
+            report.failure = violation.message
+        } catch {
+            report.failure = "unexpected error \(error)"
+        }
+        report.stats.ticks = now / configuration.unitsPerTick
+        report.stats.leaders = invariants.leaderCount
+        report.stats.acknowledgedWrites = acknowledged.count
+        report.trace = traceLog.lines
+        return report
+    }
+
+    mutating func handle(_ event: SimulationEvent) throws(Violation) {
+        switch event {
+        case .tick(let slot, let incarnation):
+            guard nodes[slot].incarnation == incarnation, nodes[slot].raft != nil else { return }
+            nodes[slot].raft!.tick()
+            queue.push(.tick(node: slot, incarnation: incarnation), at: now + nodes[slot].tickPeriod)
+            try pump(slot)
+        case .deliver(let message):
+            let slot = Int(message.to - 1)
+            guard !blockedLinks.contains(message.from << 32 | message.to), nodes[slot].raft != nil else {
+                report.stats.messagesDropped += 1
+                return
+            }
+            trace("n\(message.to) <- n\(message.from) \(describe(message))")
+            nodes[slot].raft!.step(message)
+            try pump(slot)
+        case .persisted(let slot, let incarnation):
+            guard nodes[slot].incarnation == incarnation else { return }
+            try finishReady(slot)
+        case .restart(let slot):
+            if nodes[slot].raft == nil { start(slot) }
+        case .client:
+            if !clientsStopped {
+                try clientOperation()
+                queue.push(.client, at: now + uniform(1...(2 * configuration.clientInterval)))
+            }
+        case .fault:
+            if !faultsOver {
+                try injectFault()
+                queue.push(.fault, at: now + ticks(uniform(8...40)))
+            }
+        case .membershipRepair:
+            try repairMembership()
+            queue.push(.membershipRepair, at: now + ticks(uniform(3...8)))
+        case .killLeader(let slot, let term):
+            guard !faultsOver, let raft = nodes[slot].raft, raft.role == .leader, raft.term == term else { return }
+            trace("fault: kill fresh leader n\(raft.id) of term \(term)")
+            crash(slot)
+            queue.push(.restart(node: slot), at: now + ticks(uniform(1...20)))
+        }
+    }
+
+    // MARK: Nodes
+
+    mutating func start(_ slot: Int) {
+        var node = nodes[slot]
+        node.raft = Raft.Node(
+            id: node.id,
+            options: configuration.raft,
+            bootstrap: founders,
+            restoring: node.disk.persistentState,
+            seed: configuration.seed &+ UInt64(node.incarnation) &* 7919
+        )
+        node.store = node.disk.snapshot.map { RegisterStore(snapshot: $0.data) } ?? RegisterStore()
+        node.inFlight = nil
+        nodes[slot] = node
+        trace("n\(node.id) starts at term \(node.disk.hardState.term) with \(node.disk.entries.count) entries")
+        queue.push(.tick(node: slot, incarnation: node.incarnation), at: now + uniform(1...node.tickPeriod))
+    }
+
+    mutating func crash(_ slot: Int) {
+        guard nodes[slot].raft != nil else { return }
+        if nodes[slot].raft!.role == .leader { report.stats.leaderKills += 1 }
+        report.stats.crashes += 1
+        trace("n\(nodes[slot].id) crashes (unpersisted ready lost: \(nodes[slot].inFlight != nil))")
+        nodes[slot].raft = nil
+        nodes[slot].inFlight = nil
+        nodes[slot].incarnation += 1
+        // Writes proposed here stay open-ended in the history: they may or may not have committed.
+        report.stats.unknownWrites += nodes[slot].pendingWrites.count
+        nodes[slot].pendingWrites = [:]
+        for (_, read) in nodes[slot].pendingReads { failedOperations.insert(read.operation) }
+        nodes[slot].pendingReads = [:]
+    }
+
+    /// Takes the node's next `Ready` when none is being persisted, sends what may go before persistence, and
+    /// schedules the disk write.
+    mutating func pump(_ slot: Int) throws(Violation) {
+        guard var raft = nodes[slot].raft else { return }
+        if let reason = raft.haltReason { throw Violation(message: "node \(raft.id) halted: \(reason)") }
+        if raft.role == .leader {
+            let isNew = try invariants.observeLeader(raft.id, term: raft.term, log: raft.log)
+            // Leader churn: in some seeds, new leaders often die within moments of their election, while their
+            // logs still differ from their followers' — the ground of the Figure 8 scenario (§5.4.2).
+            if isNew && leaderChurnPercent > 0 && !faultsOver && percent(leaderChurnPercent) {
+                let delay = percent(50) ? uniform(5...60) : uniform(5...300)
+                queue.push(.killLeader(node: slot, term: raft.term), at: now + delay)
+            }
+        }
+        guard nodes[slot].inFlight == nil else { return }
+        let ready = raft.ready()
+        if ready.isEmpty {
+            raft.advance()
+            nodes[slot].raft = raft
+            return
+        }
+        if let first = ready.entries.first {
+            try invariants.observeStored(
+                raft.id,
+                entries: ready.entries,
+                previousTerm: raft.log.term(at: first.index - 1) ?? 0
+            )
+        }
+        nodes[slot].raft = raft
+        nodes[slot].inFlight = ready
+        for message in ready.messages where message.mayBeSentBeforePersisting { send(message) }
+        // Mostly fast disks, sometimes a slow fsync.
+        let latency = percent(10) ? uniform(50...200) : uniform(1...10)
+        queue.push(.persisted(node: slot, incarnation: nodes[slot].incarnation), at: now + latency)
+    }
+
+    /// The disk write of the in-flight `Ready` completed: send the rest, apply, serve reads, advance.
+    mutating func finishReady(_ slot: Int) throws(Violation) {
+        guard let ready = nodes[slot].inFlight else { return }
+        nodes[slot].inFlight = nil
+        nodes[slot].disk.persist(ready)
+        for message in ready.messages where !message.mayBeSentBeforePersisting { send(message) }
+        if let snapshot = ready.snapshot {
+            nodes[slot].store = RegisterStore(snapshot: snapshot.data)
+            report.stats.snapshotsInstalled += 1
+            // Writes proposed here and covered by the snapshot: their outcome is not observed individually.
+            for index in nodes[slot].pendingWrites.keys.sorted() where index <= snapshot.metadata.last.index {
+                nodes[slot].pendingWrites[index] = nil
+                report.stats.unknownWrites += 1
+            }
+        }
+        for entry in ready.committedEntries {
+            try invariants.observeApplied(nodes[slot].id, entry: entry)
+            nodes[slot].store.apply(entry)
+            resolveWrite(slot, entry: entry)
+        }
+        for state in ready.readStates {
+            nodes[slot].pendingReads[state.context]?.index = state.index
+        }
+        for context in ready.droppedReads {
+            if let read = nodes[slot].pendingReads.removeValue(forKey: context) {
+                failedOperations.insert(read.operation)
+            }
+        }
+        serveReads(slot)
+        nodes[slot].raft!.advance()
+        let store = nodes[slot].store
+        if store.appliedIndex >= nodes[slot].raft!.log.snapshot.index + configuration.compactionThreshold {
+            nodes[slot].raft!.compact(through: store.appliedIndex, snapshotData: store.snapshotData)
+            nodes[slot].disk.saveSnapshot(nodes[slot].raft!.snapshot!)
+        }
+        try pump(slot)
+    }
+
+    mutating func resolveWrite(_ slot: Int, entry: Raft.Entry) {
+        guard let pending = nodes[slot].pendingWrites.removeValue(forKey: entry.index) else { return }
+        if pending.term == entry.term {
+            history[pending.operation].operation.output = .written
+            history[pending.operation].operation.returnedAt = now
+            acknowledged.append(entry.position)
+        } else {
+            // Another entry took the index: this proposal was lost with its leader and can never apply.
+            failedOperations.insert(pending.operation)
+        }
+    }
+
+    mutating func serveReads(_ slot: Int) {
+        let applied = nodes[slot].store.appliedIndex
+        for context in nodes[slot].pendingReads.keys.sorted() {
+            guard let read = nodes[slot].pendingReads[context], let index = read.index, index <= applied else {
+                continue
+            }
+            nodes[slot].pendingReads[context] = nil
+            let key = history[read.operation].key
+            history[read.operation].operation.output = .read(nodes[slot].store.values[Int(key)!])
+            history[read.operation].operation.returnedAt = now
+            report.stats.reads += 1
+        }
+    }
+
+    // MARK: Network
+
+    mutating func send(_ message: Raft.Message) {
+        if percent(lossPercent) {
+            report.stats.messagesDropped += 1
+            return
+        }
+        queue.push(.deliver(message), at: now + uniform(1...maxDelay))
+        if percent(duplicatePercent) {
+            queue.push(.deliver(message), at: now + uniform(1...(3 * maxDelay)))
+        }
+    }
+
+    func describe(_ message: Raft.Message) -> String {
+        switch message.kind {
+        case .append(let append):
+            return
+                "append t\(message.term) prev=\(append.previous) n=\(append.entries.count) commit=\(append.leaderCommit)"
+        case .appendResponse(let response):
+            return "appendResponse t\(message.term) ok=\(response.success) idx=\(response.index) "
+                + "hint=\(response.hintIndex)@\(response.hintTerm)"
+        case .vote(let request):
+            return "\(request.preVote ? "prevote" : "vote") t\(message.term) last=\(request.lastLog)"
+        case .voteResponse(let response):
+            return "\(response.preVote ? "prevote" : "vote")Response t\(message.term) granted=\(response.granted)"
+        case .heartbeat(let heartbeat):
+            return "heartbeat t\(message.term) commit=\(heartbeat.commit) round=\(heartbeat.readRound)"
+        case .heartbeatResponse(let response):
+            return "heartbeatResponse t\(message.term) round=\(response.readRound)"
+        case .snapshot(let snapshot):
+            return "snapshot t\(message.term) last=\(snapshot.metadata.last)"
+        case .timeoutNow:
+            return "timeoutNow t\(message.term)"
+        case .readIndex(let context):
+            return "readIndex t\(message.term) ctx=\(context)"
+        case .readIndexResponse(let context, let index):
+            return "readIndexResponse t\(message.term) ctx=\(context) idx=\(index)"
+        }
+    }
+}
