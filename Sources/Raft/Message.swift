@@ -11,6 +11,9 @@ extension Raft {
         /// What the message says.
         package var kind: Kind
 
+        /// Test-only: set by a node with the `acknowledgeAppendsBeforePersisting` bug planted.
+        package var acknowledgesBeforePersisting = false
+
         /// Creates a message.
         package init(from: NodeID, to: NodeID, term: UInt64, kind: Kind) {
             self.from = from
@@ -49,6 +52,7 @@ extension Raft {
         /// `Node.advance()` says they are durable. Everything else (votes, vote requests, append responses) speaks
         /// for persisted state and must wait.
         package var mayBeSentBeforePersisting: Bool {
+            if acknowledgesBeforePersisting, case .appendResponse = kind { return true }
             switch kind {
             case .append, .heartbeat, .snapshot, .timeoutNow, .readIndexResponse: return true
             case .appendResponse, .vote, .voteResponse, .heartbeatResponse, .readIndex: return false

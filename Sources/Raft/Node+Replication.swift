@@ -112,6 +112,13 @@ extension Raft.Node {
             }
             return
         }
+        guard response.index <= log.lastIndex else {
+            // A follower cannot hold entries this leader lacks unless Leader Completeness is already broken.
+            haltReason =
+                "node \(member) acknowledged index \(response.index) beyond this leader's last index \(log.lastIndex) "
+                + "in term \(term); Leader Completeness is broken"
+            return
+        }
         let advanced = peer.update(matched: response.index)
         switch peer.state {
         case .probe:

@@ -73,8 +73,10 @@ extension Raft.Node {
                 if options.checkQuorum || options.preVote {
                     send(.appendResponse(Raft.AppendResponse(success: false, index: 0)), to: message.from)
                 }
-            case .vote(let request) where request.preVote:
-                send(.voteResponse(Raft.VoteResponse(granted: false, preVote: true)), to: message.from)
+            case .vote(let request):
+                // Figure 2: "Reply false if term < currentTerm" — the reply carries our term, so a candidate that
+                // fell behind (without pre-vote it may never hear from a leader) learns it and can catch up.
+                send(.voteResponse(Raft.VoteResponse(granted: false, preVote: request.preVote)), to: message.from)
             default:
                 break
             }

@@ -152,6 +152,10 @@ extension Raft {
             persistedIndex = log.lastIndex
             let applied = appliedIndex ?? snapshotPosition.index
             precondition(applied <= log.commitIndex, "applied index \(applied) is beyond commit \(log.commitIndex)")
+            precondition(
+                applied >= snapshotPosition.index,
+                "applied index \(applied) is below the snapshot at \(snapshotPosition.index)"
+            )
             appliedHandedOff = applied
             self.appliedIndex = applied
             lastHardState = hard
@@ -165,8 +169,15 @@ extension Raft {
         /// The configuration in force before the first entry held in the log.
         var configurationBeforeLog: Configuration { snapshot?.metadata.configuration ?? bootstrap }
 
-        /// Whether this node may campaign: it must be a voter in its own configuration.
-        package var isPromotable: Bool { configuration.isVoter(id) }
+        /// Whether this node may campaign: it is a voter in its latest configuration, or it was a voter until an
+        /// uncommitted configuration removed it. Thesis §4.2.2: such a server "should still start new elections"
+        /// until the removal commits — otherwise a leader that removed itself and crashed could leave the remaining
+        /// voters without a quorum. It does not count its own vote (votes are counted over the latest voters).
+        package var isPromotable: Bool {
+            if configuration.isVoter(id) { return true }
+            guard configurationIndex > log.commitIndex else { return false }
+            return configuration(at: configurationIndex - 1).isVoter(id)
+        }
 
         /// The hard state as it stands (persisted or about to be).
         package var hardState: HardState { HardState(term: term, vote: vote, commit: log.commitIndex) }
@@ -371,7 +382,11 @@ extension Raft {
         }
 
         mutating func send(_ kind: Message.Kind, to recipient: NodeID, term messageTerm: UInt64? = nil) {
-            outbox.append(Message(from: id, to: recipient, term: messageTerm ?? term, kind: kind))
+            var message = Message(from: id, to: recipient, term: messageTerm ?? term, kind: kind)
+            if options.injectedBugs.contains(.acknowledgeAppendsBeforePersisting) {
+                message.acknowledgesBeforePersisting = true
+            }
+            outbox.append(message)
         }
     }
 }

@@ -274,6 +274,9 @@ extension Raft {
         case grantVoteWithoutLogCheck
         /// Answer read-index requests at once, without a heartbeat round confirming leadership (thesis §6.4).
         case serveReadsWithoutLeadershipCheck
+        /// Let append acknowledgements leave before the entries they acknowledge are durable (Figure 2: "respond to
+        /// RPCs only after updating stable storage").
+        case acknowledgeAppendsBeforePersisting
     }
 
     /// Tuning and behaviour switches of a node.
@@ -288,7 +291,8 @@ extension Raft {
         /// A leader that has not heard from a majority for an election timeout steps down, and followers that heard
         /// from a leader within the election timeout ignore vote requests (thesis §6.2, §4.2.3).
         package var checkQuorum: Bool = true
-        /// Maximum append messages in flight to one follower in the pipeline state.
+        /// Maximum appends carrying entries in flight to one follower in the pipeline state (appends that only carry
+        /// the commit index are not counted).
         package var maxInflightMessages: Int = 256
         /// Maximum payload bytes in one append message (at least one entry is always sent).
         package var maxMessageBytes: Int = 1 << 20

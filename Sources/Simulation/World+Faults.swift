@@ -171,6 +171,7 @@ extension World {
 
     mutating func healNetwork() {
         blockedLinks = []
+        isolatedUntil = [:]
         lossPercent = 0
         duplicatePercent = 0
     }

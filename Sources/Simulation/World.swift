@@ -58,7 +58,8 @@ enum SimulationEvent {
     case client
     case fault
     case membershipRepair
-    case killLeader(node: Int, term: UInt64)
+    case disturbLeader(node: Int, term: UInt64)
+    case flake
 }
 
 /// Trace lines of one run. Only the run's own thread touches it.
@@ -80,6 +81,8 @@ struct World {
     // Network.
     /// Directed links that drop everything: `from << 32 | to`.
     var blockedLinks: Set<UInt64> = []
+    /// Nodes cut off from everyone until the given time.
+    var isolatedUntil: [Raft.NodeID: UInt64] = [:]
     var lossPercent: UInt64 = 0
     var duplicatePercent: UInt64 = 0
     let maxDelay: UInt64 = 30
@@ -94,6 +97,10 @@ struct World {
     var faultsOver = false
     /// Chance that a newly elected leader is killed soon after (zero in most seeds).
     var leaderChurnPercent: UInt64 = 0
+    /// Ticks between fault injections: calm seeds and stormy ones.
+    var faultInterval: ClosedRange<UInt64> = 8...40
+    /// Whether nodes drop off the network for short moments throughout the faulty phase.
+    var flakyNodes = false
     var clientsStopped = false
 
     init(_ configuration: Simulation.Configuration) {
@@ -106,7 +113,9 @@ struct World {
             configuration.raft.maxInflightMessages = [1, 2, 4, 256][Int(random.next() % 4)]
         }
         self.configuration = configuration
-        leaderChurnPercent = [0, 25, 50, 80][Int(random.next() % 4)]
+        leaderChurnPercent = [0, 40, 70, 90][Int(random.next() % 4)]
+        faultInterval = random.next() % 2 == 0 ? 8...40 : 2...10
+        flakyNodes = random.next() % 3 == 0
         founders = Raft.Configuration(voters: (1...UInt64(configuration.nodeCount)).map { $0 })
         report = Simulation.Report(seed: configuration.seed, nodeCount: configuration.nodeCount)
         for id in 1...UInt64(configuration.nodeCount) {
@@ -142,6 +151,7 @@ struct World {
         queue.push(.client, at: uniform(1...configuration.clientInterval))
         queue.push(.fault, at: ticks(uniform(5...20)))
         queue.push(.membershipRepair, at: ticks(5))
+        if flakyNodes { queue.push(.flake, at: uniform(20...300)) }
         let faultEnd = ticks(configuration.faultTicks)
         var healedAt: UInt64?
         var leaderSince: UInt64?
@@ -194,7 +204,9 @@ struct World {
             try pump(slot)
         case .deliver(let message):
             let slot = Int(message.to - 1)
-            guard !blockedLinks.contains(message.from << 32 | message.to), nodes[slot].raft != nil else {
+            guard !blockedLinks.contains(message.from << 32 | message.to), nodes[slot].raft != nil,
+                (isolatedUntil[message.from] ?? 0) <= now, (isolatedUntil[message.to] ?? 0) <= now
+            else {
                 report.stats.messagesDropped += 1
                 return
             }
@@ -214,16 +226,28 @@ struct World {
         case .fault:
             if !faultsOver {
                 try injectFault()
-                queue.push(.fault, at: now + ticks(uniform(8...40)))
+                queue.push(.fault, at: now + ticks(uniform(faultInterval)))
             }
         case .membershipRepair:
             try repairMembership()
             queue.push(.membershipRepair, at: now + ticks(uniform(3...8)))
-        case .killLeader(let slot, let term):
+        case .flake:
+            // Flaky links: a random node drops off the network for a moment, often mid-replication.
+            guard !faultsOver, let victim = pick(nodes.map(\.id)) else { return }
+            isolatedUntil[victim] = max(isolatedUntil[victim] ?? 0, now + uniform(30...300))
+            queue.push(.flake, at: now + uniform(20...300))
+        case .disturbLeader(let slot, let term):
             guard !faultsOver, let raft = nodes[slot].raft, raft.role == .leader, raft.term == term else { return }
-            trace("fault: kill fresh leader n\(raft.id) of term \(term)")
-            crash(slot)
-            queue.push(.restart(node: slot), at: now + ticks(uniform(1...20)))
+            if percent(50) {
+                trace("fault: kill fresh leader n\(raft.id) of term \(term)")
+                crash(slot)
+                queue.push(.restart(node: slot), at: now + ticks(uniform(1...20)))
+            } else {
+                // Cut it off, messages in flight included, and let it come back later.
+                isolatedUntil[raft.id] = now + ticks(uniform(1...15))
+                report.stats.partitions += 1
+                trace("fault: isolate fresh leader n\(raft.id) of term \(term) until \(isolatedUntil[raft.id]!)")
+            }
         }
     }
 
@@ -270,8 +294,8 @@ struct World {
             // Leader churn: in some seeds, new leaders often die within moments of their election, while their
             // logs still differ from their followers' — the ground of the Figure 8 scenario (§5.4.2).
             if isNew && leaderChurnPercent > 0 && !faultsOver && percent(leaderChurnPercent) {
-                let delay = percent(50) ? uniform(5...60) : uniform(5...300)
-                queue.push(.killLeader(node: slot, term: raft.term), at: now + delay)
+                let delay = percent(70) ? uniform(5...40) : uniform(5...300)
+                queue.push(.disturbLeader(node: slot, term: raft.term), at: now + delay)
             }
         }
         guard nodes[slot].inFlight == nil else { return }
