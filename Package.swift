@@ -21,6 +21,8 @@ let package = Package(
     targets: [
         // Core: the consensus state machine. No I/O, no clock, no threads, no global randomness.
         .target(name: "Raft", swiftSettings: strictSettings),
+        // Core: binary codecs (varints, CRC-32C, Raft messages and entries).
+        .target(name: "Wire", dependencies: ["Raft"], swiftSettings: strictSettings),
         // Core: history checkers (linearizability) shared by the simulation and chaos/.
         .target(name: "ChaosCheck", swiftSettings: strictSettings),
         // Test support: deterministic multi-node simulation under virtual time.
@@ -28,6 +30,7 @@ let package = Package(
         .executableTarget(name: "gantry", dependencies: ["Raft"], swiftSettings: strictSettings),
         .executableTarget(name: "gantry-bench", dependencies: ["Raft"], swiftSettings: strictSettings),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strictSettings),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Raft"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosCheckTests", dependencies: ["ChaosCheck"], swiftSettings: strictSettings),
         .testTarget(
             name: "SimulationTests",
