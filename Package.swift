@@ -23,14 +23,21 @@ let package = Package(
         .target(name: "Raft", swiftSettings: strictSettings),
         // Core: binary codecs (varints, CRC-32C, Raft messages and entries).
         .target(name: "Wire", dependencies: ["Raft"], swiftSettings: strictSettings),
+        // Shell: the write-ahead log, snapshots and crash recovery, over a file-system protocol.
+        .target(name: "RaftStorage", dependencies: ["Raft", "Wire"], swiftSettings: strictSettings),
         // Core: history checkers (linearizability) shared by the simulation and chaos/.
         .target(name: "ChaosCheck", swiftSettings: strictSettings),
         // Test support: deterministic multi-node simulation under virtual time.
         .target(name: "Simulation", dependencies: ["Raft", "ChaosCheck"], swiftSettings: strictSettings),
         .executableTarget(name: "gantry", dependencies: ["Raft"], swiftSettings: strictSettings),
-        .executableTarget(name: "gantry-bench", dependencies: ["Raft"], swiftSettings: strictSettings),
+        .executableTarget(name: "gantry-bench", dependencies: ["Raft", "RaftStorage"], swiftSettings: strictSettings),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Raft"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RaftStorageTests",
+            dependencies: ["RaftStorage", "Raft", "Wire"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ChaosCheckTests", dependencies: ["ChaosCheck"], swiftSettings: strictSettings),
         .testTarget(
             name: "SimulationTests",

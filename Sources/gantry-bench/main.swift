@@ -13,6 +13,11 @@ let usage = """
           Pushes N proposals through a 3-node in-memory Raft cluster (no disk, no network: the pure core and an
           in-memory message queue) and prints committed proposals per second and heap allocations per proposal,
           the median of --runs runs.
+      storage [--dir PATH] [--seconds S] [--size BYTES]
+          Write-ahead-log appends/s and fdatasyncs/s with 1, 16 and 256 concurrent proposers, next to the raw
+          fdatasync rate of the same disk. PATH defaults to ./.bench-storage (on the disk under test).
+      storage-crash-child --dir PATH
+          Internal: appends forever with group commit, printing each durable index (for the SIGKILL test).
     """
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -22,10 +27,10 @@ guard let benchmark = arguments.first, benchmark != "--help", benchmark != "-h" 
 }
 arguments.removeFirst()
 
-/// Writes one line to standard error.
-func printError(_ line: String) {
-    let text = line + "\n"
-    _ = text.utf8CString.withUnsafeBufferPointer { write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
+/// Reads `--name value` from `arguments` as text.
+func stringOption(_ name: String, in arguments: [String]) -> String? {
+    guard let position = arguments.firstIndex(of: "--\(name)"), position + 1 < arguments.count else { return nil }
+    return arguments[position + 1]
 }
 
 /// Reads `--name value` from `arguments`, or the default.
@@ -61,6 +66,20 @@ case "raft-core":
     } else {
         print("  heap allocations per proposal: not measured (allocator interposition inactive in this build)")
     }
+case "storage":
+    let directory = stringOption("dir", in: arguments) ?? "./.bench-storage"
+    StorageBenchmark.run(
+        directory: directory,
+        seconds: Double(option("seconds", in: arguments, default: 3)),
+        entryBytes: option("size", in: arguments, default: 1_024),
+        proposers: [1, 16, 256]
+    )
+case "storage-crash-child":
+    guard let directory = stringOption("dir", in: arguments) else {
+        printError("gantry-bench: storage-crash-child needs --dir PATH")
+        exit(2)
+    }
+    StorageCrashChild.run(directory: directory)
 default:
     printError("gantry-bench: unknown benchmark '\(benchmark)'; run 'gantry-bench --help'")
     exit(2)
