@@ -28,7 +28,11 @@ let package = Package(
         // Core: history checkers (linearizability) shared by the simulation and chaos/.
         .target(name: "ChaosCheck", swiftSettings: strictSettings),
         // Test support: deterministic multi-node simulation under virtual time.
-        .target(name: "Simulation", dependencies: ["Raft", "ChaosCheck"], swiftSettings: strictSettings),
+        .target(
+            name: "Simulation",
+            dependencies: ["Raft", "RaftStorage", "ChaosCheck"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(name: "gantry", dependencies: ["Raft"], swiftSettings: strictSettings),
         .executableTarget(name: "gantry-bench", dependencies: ["Raft", "RaftStorage"], swiftSettings: strictSettings),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strictSettings),

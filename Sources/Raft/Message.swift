@@ -11,6 +11,11 @@ extension Raft {
         /// What the message says.
         package var kind: Kind
 
+        /// Set by `Node.ready()` on every message of a `Ready` whose hard state changes the term or the vote: nothing
+        /// a node says in a term may leave before that term, and the vote cast in it, are durable (Figure 2). This
+        /// matters for a lone voter, which elects itself and starts replicating to learners within one `Ready`.
+        package var followsTermChange = false
+
         /// Test-only: set by a node with the `acknowledgeAppendsBeforePersisting` bug planted.
         package var acknowledgesBeforePersisting = false
 
@@ -53,6 +58,7 @@ extension Raft {
         /// for persisted state and must wait.
         package var mayBeSentBeforePersisting: Bool {
             if acknowledgesBeforePersisting, case .appendResponse = kind { return true }
+            if followsTermChange { return false }
             switch kind {
             case .append, .heartbeat, .snapshot, .timeoutNow, .readIndexResponse: return true
             case .appendResponse, .vote, .voteResponse, .heartbeatResponse, .readIndex: return false

@@ -82,9 +82,11 @@ extension Raft.Node {
         guard configuration.isVoter(target) else {
             return .failure(.invalidConfigurationChange("node \(target) is not a voter and cannot lead"))
         }
-        if transferTarget == target { return .success(()) }
-        transferTarget = target
-        transferElapsed = 0
+        guard haltReason == nil else { return .failure(.halted(haltReason!)) }
+        if transferTarget != target {
+            transferTarget = target
+            transferElapsed = 0
+        }
         if progress[target]!.match == log.lastIndex {
             send(.timeoutNow, to: target)
         } else {

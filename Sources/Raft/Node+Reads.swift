@@ -34,10 +34,12 @@ extension Raft.Node {
             grantRead(context: context, index: log.commitIndex, to: requester)
             return
         }
-        readRound += 1
-        pendingReads.append(PendingRead(round: readRound, index: log.commitIndex, from: requester, context: context))
-        // Start the confirming round now rather than waiting for the next heartbeat tick.
-        broadcastHeartbeat()
+        // Every read requested before the next `ready()` shares one confirming round, started there rather than
+        // waiting for the next heartbeat tick.
+        pendingReads.append(
+            PendingRead(round: readRound + 1, index: log.commitIndex, from: requester, context: context)
+        )
+        needsReadRound = true
     }
 
     mutating func serveReadsAwaitingCommit() {

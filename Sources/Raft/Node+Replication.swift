@@ -30,7 +30,13 @@ extension Raft.Node {
     /// Sends what each member is missing, as far as flow control allows. Called from `ready()`, so every proposal
     /// made since the last `ready()` travels in one append per follower.
     mutating func flushAppends() {
-        guard role == .leader, needsBroadcast else { return }
+        guard haltReason == nil, role == .leader else { return }
+        if needsReadRound {
+            needsReadRound = false
+            readRound += 1
+            broadcastHeartbeat(fromTick: false)
+        }
+        guard needsBroadcast else { return }
         needsBroadcast = false
         for member in configuration.members where member != id {
             sendAppends(to: member, evenIfEmpty: true)
@@ -82,9 +88,12 @@ extension Raft.Node {
         progress[member]!.becomeSnapshot(snapshot.metadata.last.index)
     }
 
-    mutating func broadcastHeartbeat() {
+    /// Sends heartbeats. Only the tick's heartbeats may free a slot of a full window (see
+    /// `handleHeartbeatResponse`), so read rounds cannot be used to overrun flow control.
+    mutating func broadcastHeartbeat(fromTick: Bool) {
         for member in configuration.members where member != id {
             guard let peer = progress[member] else { continue }
+            if fromTick { progress[member]!.heartbeatMayFreeSlot = true }
             let heartbeat = Raft.Heartbeat(commit: min(peer.match, log.commitIndex), readRound: readRound)
             send(.heartbeat(heartbeat), to: member)
         }
@@ -151,7 +160,10 @@ extension Raft.Node {
         case .replicate:
             // A full window whose appends were lost would stall forever: let one more append out. It reaches past
             // the gap, the follower rejects it, and the leader falls back to probing from the match.
-            if peer.inflight.count >= options.maxInflightMessages { peer.inflight.removeFirst() }
+            if peer.inflight.count >= options.maxInflightMessages && peer.heartbeatMayFreeSlot {
+                peer.inflight.removeFirst()
+                peer.heartbeatMayFreeSlot = false
+            }
         case .snapshot:
             break
         }
@@ -159,6 +171,9 @@ extension Raft.Node {
         progress[member] = peer
         if peer.match < log.lastIndex {
             sendAppends(to: member, evenIfEmpty: true)
+        } else if member == transferTarget {
+            // The TimeoutNow may have been lost: say it again while the transfer lasts.
+            send(.timeoutNow, to: member)
         }
         releaseConfirmedReads()
     }
@@ -208,7 +223,16 @@ extension Raft.Node {
 
     mutating func handleAppend(_ append: Raft.Append, from leaderID: Raft.NodeID) {
         if append.previous.index < log.commitIndex {
-            // Everything up to our commit index already matches the leader's log; say so.
+            // Everything up to our commit index must already match the leader's log; a leader that says otherwise
+            // lost a committed entry, and this node stops rather than follow it.
+            for entry in append.entries where entry.index <= log.commitIndex {
+                if let held = log.term(at: entry.index), held != entry.term {
+                    haltReason =
+                        "leader \(leaderID) of term \(term) sent \(entry.position), which conflicts with committed "
+                        + "entry \(entry.index)@\(held); State Machine Safety is broken"
+                    return
+                }
+            }
             send(.appendResponse(Raft.AppendResponse(success: true, index: log.commitIndex)), to: leaderID)
             return
         }

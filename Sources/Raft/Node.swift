@@ -71,6 +71,8 @@ extension Raft {
         var readsAwaitingCommit: [(from: NodeID, context: UInt64)] = []
         /// Leader: the newest read round started.
         var readRound: UInt64 = 0
+        /// Leader: reads wait for a round that `ready()` must start.
+        var needsReadRound = false
 
         /// The latest snapshot, sent to followers that need compacted entries.
         package internal(set) var snapshot: Snapshot?
@@ -210,8 +212,10 @@ extension Raft {
             flushAppends()
             var ready = Ready()
             let hard = hardState
+            var termOrVoteChanged = false
             if hard != lastHardState {
                 ready.hardState = hard
+                termOrVoteChanged = hard.term != lastHardState.term || hard.vote != lastHardState.vote
                 lastHardState = hard
             }
             if let received = receivedSnapshot {
@@ -231,6 +235,9 @@ extension Raft {
             }
             ready.messages = outbox
             outbox = []
+            if termOrVoteChanged {
+                for position in ready.messages.indices { ready.messages[position].followsTermChange = true }
+            }
             ready.readStates = readStates
             readStates = []
             ready.droppedReads = droppedReads
@@ -309,7 +316,7 @@ extension Raft {
             }
             if heartbeatElapsed >= options.heartbeatInterval {
                 heartbeatElapsed = 0
-                broadcastHeartbeat()
+                broadcastHeartbeat(fromTick: true)
             }
         }
 

@@ -31,6 +31,8 @@ extension Raft {
         var snapshotPeriods = 0
         /// Heard from the member in the current CheckQuorum period.
         var recentActive = false
+        /// Set by a tick's heartbeat: its response may free one slot of a full window (once per heartbeat interval).
+        var heartbeatMayFreeSlot = false
         /// Highest read round the member acknowledged in this term.
         var readRoundAcked: UInt64 = 0
 

@@ -25,7 +25,7 @@ package enum Simulation {
         /// Raft options for every node (`injectedBugs` plants bugs).
         package var raft = Raft.Options()
         /// Mean virtual units between client operations.
-        package var clientInterval: UInt64 = 40
+        package var clientInterval: UInt64 = 20
         /// Entries applied beyond the last snapshot before a node compacts.
         package var compactionThreshold: UInt64 = 64
         /// Draw `maxMessageBytes` and `maxInflightMessages` from the seed (overriding `raft`'s).
@@ -91,6 +91,8 @@ package enum Simulation {
         package var snapshotsInstalled = 0
         /// Messages dropped by loss or partitions.
         package var messagesDropped = 0
+        /// Nodes stopped by an injected disk fault (a crash during a write, or a failed write or fsync).
+        package var diskFaults = 0
 
         /// Zero counters.
         package init() {}
@@ -100,7 +102,7 @@ package enum Simulation {
             "ticks=\(ticks) events=\(events) leaders=\(leaders) acked=\(acknowledgedWrites) "
                 + "unknown=\(unknownWrites) reads=\(reads) crashes=\(crashes) leaderKills=\(leaderKills) "
                 + "partitions=\(partitions) membership=\(membershipChanges) transfers=\(transfers) "
-                + "snapshots=\(snapshotsInstalled) dropped=\(messagesDropped)"
+                + "snapshots=\(snapshotsInstalled) dropped=\(messagesDropped) diskFaults=\(diskFaults)"
         }
     }
 

@@ -1,38 +1,56 @@
 import ChaosCheck
 import Raft
+import RaftStorage
 
 extension World {
     // MARK: Clients
 
     var liveSlots: [Int] { nodes.indices.filter { nodes[$0].raft != nil } }
 
-    /// A random client write or read at a random live node.
+    /// The operation's client is free for its next operation.
+    mutating func releaseClient(of operation: Int) {
+        guard let client = clientOfOperation.removeValue(forKey: operation) else { return }
+        idleClients.append(client)
+    }
+
+    /// The operation's outcome is unknown: its client may never learn it, so a new client takes its place.
+    mutating func retireClient(of operation: Int) {
+        guard clientOfOperation.removeValue(forKey: operation) != nil else { return }
+        idleClients.append(nextClient)
+        nextClient += 1
+    }
+
+    /// A random idle client's write or read at a random live node.
     mutating func clientOperation() throws(Violation) {
-        guard let slot = pick(liveSlots) else { return }
+        guard !idleClients.isEmpty, let slot = pick(liveSlots) else { return }
+        let client = idleClients.remove(at: Int(random.next() % UInt64(idleClients.count)))
+        defer { if clientOfOperation[history.count - 1] != client { idleClients.append(client) } }
         let key = Int(random.next() % UInt64(RegisterStore.keyCount))
         let operationSlot = history.count
         let operationID = UInt64(operationSlot + 1)
         if percent(55) {
             let write = RegisterStore.Write(operation: operationID, key: key, value: operationID)
             guard case .success(let position) = nodes[slot].raft!.propose(write.encoded) else { return }
-            history.append(operation(slot: operationSlot, key: key, input: .write(operationID)))
+            history.append(operation(slot: operationSlot, client: client, key: key, input: .write(operationID)))
+            clientOfOperation[operationSlot] = client
             nodes[slot].pendingWrites[position.index] = (position.term, operationSlot)
             trace("n\(nodes[slot].id) client write k\(key)=\(operationID) at \(position)")
         } else {
             guard case .success = nodes[slot].raft!.requestRead(context: operationID) else { return }
-            history.append(operation(slot: operationSlot, key: key, input: .read))
+            history.append(operation(slot: operationSlot, client: client, key: key, input: .read))
+            clientOfOperation[operationSlot] = client
             nodes[slot].pendingReads[operationID] = (operationSlot, nil)
             trace("n\(nodes[slot].id) client read k\(key) op \(operationID)")
         }
         try pump(slot)
     }
 
-    func operation(slot: Int, key: Int, input: RegisterInput) -> KeyedOperation {
+    func operation(slot: Int, client: Int, key: Int, input: RegisterInput) -> KeyedOperation {
         KeyedOperation(
             key: String(key),
             operation: HistoryOperation(
                 id: slot,
-                client: slot,
+                client: client,
                 input: input,
                 output: nil,
                 invokedAt: now,
@@ -50,6 +68,16 @@ extension World {
             return true
         }
         let verdict = summarize(checkKeyedRegisters(checked))
+        if verdict != .linearizable {
+            for entry in checked {
+                let operation = entry.operation
+                trace(
+                    "history key=\(entry.key) op=\(operation.id) \(operation.input) -> "
+                        + "\(operation.output.map { "\($0)" } ?? "?") [\(operation.invokedAt), "
+                        + "\(operation.returnedAt.map { "\($0)" } ?? "open")]"
+                )
+            }
+        }
         switch verdict {
         case .linearizable:
             return
@@ -69,7 +97,7 @@ extension World {
     /// Starts one random fault; most also clear the previous network fault.
     mutating func injectFault() throws(Violation) {
         let ids = nodes.map(\.id)
-        let choice = random.next() % 13
+        let choice = random.next() % 15
         if choice < 8 && percent(60) { healNetwork() }
         switch choice {
         case 0:
@@ -151,6 +179,22 @@ extension World {
                 trace("fault: transfer leadership n\(raft.id) -> n\(target): \(result)")
             }
             try pump(leader)
+        case 13:
+            // The machine under a node dies during one of its next disk calls: unsynced data is lost or torn.
+            guard let slot = pick(liveSlots) else { return }
+            let fileSystem = nodes[slot].fileSystem
+            armedDiskFaults.insert(slot)
+            fileSystem.crash(
+                atOperation: fileSystem.operationCount + Int(uniform(1...4)),
+                mode: percent(50) ? .tornWrites : .loseUnsynced
+            )
+            trace("fault: n\(nodes[slot].id)'s machine will crash within its next disk calls")
+        case 14:
+            // An fsync fails with EIO: the node must stop accepting writes.
+            guard let slot = pick(liveSlots) else { return }
+            armedDiskFaults.insert(slot)
+            nodes[slot].fileSystem.failNext(percent(50) ? .sync : .write, errno: 5)
+            trace("fault: n\(nodes[slot].id)'s next write or fsync fails with EIO")
         default:
             // Pause: a node stops (SIGSTOP-like) by losing all traffic both ways for a while.
             guard let victim = pick(ids) else { return }
@@ -177,10 +221,13 @@ extension World {
     }
 
     /// Ends the faulty phase: network healed, every crashed node restarted.
-    mutating func healEverything() {
+    mutating func healEverything() throws(Violation) {
         faultsOver = true
         healNetwork()
-        for slot in nodes.indices where nodes[slot].raft == nil { start(slot) }
+        // Disk faults still armed would fire after the heal: restart those nodes, which disarms them.
+        for slot in armedDiskFaults.sorted() where nodes[slot].raft != nil { crash(slot) }
+        armedDiskFaults = []
+        for slot in nodes.indices where nodes[slot].raft == nil { try start(slot) }
         trace("heal: every fault cleared")
     }
 

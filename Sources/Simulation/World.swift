@@ -1,35 +1,6 @@
 import ChaosCheck
 import Raft
-
-/// What a simulated node persisted: exactly what it restarts from.
-struct Disk {
-    var hardState = Raft.HardState()
-    var snapshot: Raft.Snapshot?
-    var entries: [Raft.Entry] = []
-
-    mutating func persist(_ ready: Raft.Ready) {
-        if let snapshot = ready.snapshot {
-            self.snapshot = snapshot
-            entries = []
-        }
-        if let first = ready.entries.first {
-            if let keep = entries.firstIndex(where: { $0.index >= first.index }) {
-                entries.removeSubrange(keep...)
-            }
-            entries.append(contentsOf: ready.entries)
-        }
-        if let hardState = ready.hardState { self.hardState = hardState }
-    }
-
-    mutating func saveSnapshot(_ snapshot: Raft.Snapshot) {
-        self.snapshot = snapshot
-        entries.removeAll { $0.index <= snapshot.metadata.last.index }
-    }
-
-    var persistentState: Raft.PersistentState {
-        Raft.PersistentState(hardState: hardState, snapshot: snapshot, entries: entries)
-    }
-}
+import RaftStorage
 
 /// One simulated controller: the Raft core, its disk, its state machine, and the client requests it holds.
 struct SimulatedNode {
@@ -38,7 +9,9 @@ struct SimulatedNode {
     var raft: Raft.Node?
     /// Bumped at each crash so events of an earlier life are ignored.
     var incarnation = 0
-    var disk = Disk()
+    /// The node's disk: the real storage code over a simulated file system that can crash, tear and fail.
+    let fileSystem: SimulatedFileSystem
+    var storage: DurableStorage?
     var store = RegisterStore()
     /// Virtual units between this node's ticks (the tick skew).
     var tickPeriod: UInt64
@@ -95,6 +68,15 @@ struct World {
     /// The trace (a reference, so that tracing does not need exclusive access to the world).
     let traceLog = TraceLog()
     var faultsOver = false
+    /// Clients with no operation outstanding. Each client has at most one operation in flight (as Jepsen's do),
+    /// which bounds concurrency and so the linearizability search; a client whose operation's outcome became
+    /// unknown is retired and replaced by a new one.
+    var idleClients: [Int] = Array(0..<10)
+    var nextClient = 10
+    /// Nodes whose file system has a crash or an I/O error armed and not yet fired.
+    var armedDiskFaults: Set<Int> = []
+    /// The client of each outstanding operation, by history slot.
+    var clientOfOperation: [Int: Int] = [:]
     /// Chance that a newly elected leader is killed soon after (zero in most seeds).
     var leaderChurnPercent: UInt64 = 0
     /// Ticks between fault injections: calm seeds and stormy ones.
@@ -121,7 +103,13 @@ struct World {
         for id in 1...UInt64(configuration.nodeCount) {
             let skew = configuration.unitsPerTick / 5
             let period = configuration.unitsPerTick - skew + random.next() % (2 * skew + 1)
-            nodes.append(SimulatedNode(id: id, tickPeriod: period))
+            nodes.append(
+                SimulatedNode(
+                    id: id,
+                    fileSystem: SimulatedFileSystem(seed: configuration.seed &* 31 &+ id),
+                    tickPeriod: period
+                )
+            )
         }
     }
 
@@ -147,7 +135,12 @@ struct World {
     // MARK: Run
 
     mutating func run() -> Simulation.Report {
-        for slot in nodes.indices { start(slot) }
+        do {
+            for slot in nodes.indices { try start(slot) }
+        } catch {
+            report.failure = error.message
+            return report
+        }
         queue.push(.client, at: uniform(1...configuration.clientInterval))
         queue.push(.fault, at: ticks(uniform(5...20)))
         queue.push(.membershipRepair, at: ticks(5))
@@ -160,7 +153,7 @@ struct World {
                 now = time
                 report.stats.events += 1
                 if healedAt == nil && now >= faultEnd {
-                    healEverything()
+                    try healEverything()
                     healedAt = now
                 }
                 try handle(event)
@@ -217,7 +210,7 @@ struct World {
             guard nodes[slot].incarnation == incarnation else { return }
             try finishReady(slot)
         case .restart(let slot):
-            if nodes[slot].raft == nil { start(slot) }
+            if nodes[slot].raft == nil { try start(slot) }
         case .client:
             if !clientsStopped {
                 try clientOperation()
@@ -253,19 +246,34 @@ struct World {
 
     // MARK: Nodes
 
-    mutating func start(_ slot: Int) {
+    /// Starts (or restarts) a node: recovery from its disk, exactly as a real restart.
+    mutating func start(_ slot: Int) throws(Violation) {
         var node = nodes[slot]
+        if node.fileSystem.isCrashed { node.fileSystem.restart() }
+        let recovered: Raft.PersistentState
+        do {
+            var options = DurableStorage.Options()
+            options.wal.segmentSize = 16 << 10
+            let opened = try DurableStorage.open(fileSystem: node.fileSystem, directory: "/node", options: options)
+            node.storage = opened.storage
+            recovered = opened.state
+            if let torn = opened.report.truncatedTail {
+                trace("n\(node.id) recovery cut a torn tail of \(torn.bytes) bytes in \(torn.file)")
+            }
+        } catch {
+            throw Violation(message: "node \(node.id) failed to recover from its disk: \(error)")
+        }
         node.raft = Raft.Node(
             id: node.id,
             options: configuration.raft,
             bootstrap: founders,
-            restoring: node.disk.persistentState,
+            restoring: recovered,
             seed: configuration.seed &+ UInt64(node.incarnation) &* 7919
         )
-        node.store = node.disk.snapshot.map { RegisterStore(snapshot: $0.data) } ?? RegisterStore()
+        node.store = recovered.snapshot.map { RegisterStore(snapshot: $0.data) } ?? RegisterStore()
         node.inFlight = nil
         nodes[slot] = node
-        trace("n\(node.id) starts at term \(node.disk.hardState.term) with \(node.disk.entries.count) entries")
+        trace("n\(node.id) starts at term \(recovered.hardState.term) with \(recovered.entries.count) entries")
         queue.push(.tick(node: slot, incarnation: node.incarnation), at: now + uniform(1...node.tickPeriod))
     }
 
@@ -275,12 +283,24 @@ struct World {
         report.stats.crashes += 1
         trace("n\(nodes[slot].id) crashes (unpersisted ready lost: \(nodes[slot].inFlight != nil))")
         nodes[slot].raft = nil
+        nodes[slot].storage = nil
         nodes[slot].inFlight = nil
+        // The machine goes down with the process: whatever was not fsynced may be lost or torn.
+        if !nodes[slot].fileSystem.isCrashed {
+            nodes[slot].fileSystem.crash(mode: percent(50) ? .loseUnsynced : .tornWrites)
+        }
         nodes[slot].incarnation += 1
         // Writes proposed here stay open-ended in the history: they may or may not have committed.
         report.stats.unknownWrites += nodes[slot].pendingWrites.count
+        for index in nodes[slot].pendingWrites.keys.sorted() {
+            retireClient(of: nodes[slot].pendingWrites[index]!.operation)
+        }
         nodes[slot].pendingWrites = [:]
-        for (_, read) in nodes[slot].pendingReads { failedOperations.insert(read.operation) }
+        for context in nodes[slot].pendingReads.keys.sorted() {
+            let operation = nodes[slot].pendingReads[context]!.operation
+            failedOperations.insert(operation)
+            releaseClient(of: operation)
+        }
         nodes[slot].pendingReads = [:]
     }
 
@@ -324,13 +344,19 @@ struct World {
     mutating func finishReady(_ slot: Int) throws(Violation) {
         guard let ready = nodes[slot].inFlight else { return }
         nodes[slot].inFlight = nil
-        nodes[slot].disk.persist(ready)
+        do {
+            try nodes[slot].storage!.save(ready)
+        } catch {
+            diskFailed(slot, error)
+            return
+        }
         for message in ready.messages where !message.mayBeSentBeforePersisting { send(message) }
         if let snapshot = ready.snapshot {
             nodes[slot].store = RegisterStore(snapshot: snapshot.data)
             report.stats.snapshotsInstalled += 1
             // Writes proposed here and covered by the snapshot: their outcome is not observed individually.
             for index in nodes[slot].pendingWrites.keys.sorted() where index <= snapshot.metadata.last.index {
+                retireClient(of: nodes[slot].pendingWrites[index]!.operation)
                 nodes[slot].pendingWrites[index] = nil
                 report.stats.unknownWrites += 1
             }
@@ -346,6 +372,7 @@ struct World {
         for context in ready.droppedReads {
             if let read = nodes[slot].pendingReads.removeValue(forKey: context) {
                 failedOperations.insert(read.operation)
+                releaseClient(of: read.operation)
             }
         }
         serveReads(slot)
@@ -353,9 +380,24 @@ struct World {
         let store = nodes[slot].store
         if store.appliedIndex >= nodes[slot].raft!.log.snapshot.index + configuration.compactionThreshold {
             nodes[slot].raft!.compact(through: store.appliedIndex, snapshotData: store.snapshotData)
-            nodes[slot].disk.saveSnapshot(nodes[slot].raft!.snapshot!)
+            do {
+                try nodes[slot].storage!.saveSnapshot(nodes[slot].raft!.snapshot!)
+            } catch {
+                diskFailed(slot, error)
+                return
+            }
         }
         try pump(slot)
+    }
+
+    /// A write or fsync failed (an injected fault): the node stops, as a real one must, and restarts later from
+    /// what is on its disk.
+    mutating func diskFailed(_ slot: Int, _ error: StorageError) {
+        trace("n\(nodes[slot].id) stops: \(error)")
+        armedDiskFaults.remove(slot)
+        report.stats.diskFaults += 1
+        crash(slot)
+        queue.push(.restart(node: slot), at: now + ticks(uniform(2...20)))
     }
 
     mutating func resolveWrite(_ slot: Int, entry: Raft.Entry) {
@@ -364,9 +406,11 @@ struct World {
             history[pending.operation].operation.output = .written
             history[pending.operation].operation.returnedAt = now
             acknowledged.append(entry.position)
+            releaseClient(of: pending.operation)
         } else {
             // Another entry took the index: this proposal was lost with its leader and can never apply.
             failedOperations.insert(pending.operation)
+            releaseClient(of: pending.operation)
         }
     }
 
@@ -381,6 +425,7 @@ struct World {
             history[read.operation].operation.output = .read(nodes[slot].store.values[Int(key)!])
             history[read.operation].operation.returnedAt = now
             report.stats.reads += 1
+            releaseClient(of: read.operation)
         }
     }
 

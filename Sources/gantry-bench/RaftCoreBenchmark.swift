@@ -91,7 +91,9 @@ enum RaftCoreBenchmark {
             for slot in nodes.indices {
                 let ready = nodes[slot].ready()
                 if let first = ready.entries.first {
-                    let keep = stored[slot].firstIndex { $0.index >= first.index } ?? stored[slot].count
+                    // Stored entries are contiguous: the overwrite position is arithmetic, not a search.
+                    let base = stored[slot].first?.index ?? first.index
+                    let keep = min(stored[slot].count, Int(first.index - min(base, first.index)))
                     stored[slot].removeSubrange(keep...)
                     stored[slot].append(contentsOf: ready.entries)
                 }

@@ -68,6 +68,7 @@ extension Simulation.Stats {
         transfers += other.transfers
         snapshotsInstalled += other.snapshotsInstalled
         messagesDropped += other.messagesDropped
+        diskFaults += other.diskFaults
     }
 }
 
