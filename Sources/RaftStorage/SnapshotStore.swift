@@ -106,6 +106,13 @@ package final class SnapshotStore {
         }
     }
 
+    /// Opens a stored snapshot for streaming to a follower: verifies it whole (checksum), then hands its data out in
+    /// chunks, so a transport can send a large snapshot without holding more than a chunk per message.
+    package func openReader(_ name: String) throws(StorageError) -> SnapshotReader {
+        let snapshot = try load(name)
+        return SnapshotReader(metadata: snapshot.metadata, data: snapshot.data)
+    }
+
     /// Deletes all but the newest `count` snapshots; returns the index of the oldest one kept (0 if none).
     @discardableResult
     package func retain(_ count: Int) throws(StorageError) -> UInt64 {
@@ -194,5 +201,30 @@ package final class SnapshotWriter {
         } catch {
             throw .io(error)
         }
+    }
+}
+
+/// Hands out a verified snapshot's data in chunks (see `SnapshotStore.openReader(_:)`).
+package struct SnapshotReader: Sendable {
+    /// What the snapshot covers; sent first so the receiver can start its `SnapshotWriter`.
+    package let metadata: Raft.SnapshotMetadata
+    let data: [UInt8]
+    var offset = 0
+
+    init(metadata: Raft.SnapshotMetadata, data: [UInt8]) {
+        self.metadata = metadata
+        self.data = data
+    }
+
+    /// Total data bytes.
+    package var dataLength: Int { data.count }
+
+    /// The next chunk of at most `maxBytes` bytes, or nil when all were handed out.
+    package mutating func nextChunk(maxBytes: Int) -> [UInt8]? {
+        precondition(maxBytes > 0, "chunks must hold at least one byte")
+        guard offset < data.count else { return nil }
+        let end = min(data.count, offset + maxBytes)
+        defer { offset = end }
+        return Array(data[offset..<end])
     }
 }

@@ -152,6 +152,18 @@ struct WriteAheadLogTests {
         }
         try writer.finish()
         #expect(try store.loadNewest() == Raft.Snapshot(metadata: metadata, data: data))
+        // Streamed out again in chunks (as to a follower) into a second store, it arrives whole.
+        var reader = try store.openReader(try #require(store.names().last))
+        let receiver = try SnapshotStore(fileSystem: fileSystem, directory: "/received")
+        let incoming = try receiver.beginWriting(reader.metadata)
+        var chunks = 0
+        while let chunk = reader.nextChunk(maxBytes: 777) {
+            try incoming.append(chunk)
+            chunks += 1
+        }
+        try incoming.finish()
+        #expect(chunks == (data.count + 776) / 777)
+        #expect(try receiver.loadNewest() == Raft.Snapshot(metadata: metadata, data: data))
     }
 
     @Test("after a failed fdatasync the log refuses every further write and says why")
