@@ -46,15 +46,22 @@ extension Raft.Node {
     /// Sends appends to `member` until it is paused or up to date. With `evenIfEmpty`, sends one (empty) append when
     /// nothing new is pending, to carry the commit index or to probe.
     mutating func sendAppends(to member: Raft.NodeID, evenIfEmpty: Bool) {
+        // Taken out of the dictionary while it is mutated, so its in-flight buffer is never copied.
+        guard var peer = progress.removeValue(forKey: member) else { return }
+        defer { progress[member] = peer }
         var sentOne = false
-        while var peer = progress[member], !peer.isPaused(maxInflight: options.maxInflightMessages) {
+        while !peer.isPaused(maxInflight: options.maxInflightMessages) {
             let hasNew = peer.next <= log.lastIndex
             if !hasNew && (sentOne || !evenIfEmpty) { return }
             let previousIndex = peer.next - 1
             guard let previousTerm = log.term(at: previousIndex),
                 let entries = log.slice(from: peer.next, through: log.lastIndex, maxBytes: options.maxMessageBytes)
             else {
-                sendSnapshot(to: member)
+                guard let snapshot else {
+                    preconditionFailure("log compacted at \(log.snapshot) but no snapshot is held")
+                }
+                send(.snapshot(snapshot), to: member)
+                peer.becomeSnapshot(snapshot.metadata.last.index)
                 return
             }
             let append = Raft.Append(
@@ -75,17 +82,8 @@ extension Raft.Node {
             case .snapshot:
                 preconditionFailure("sending appends to a member awaiting a snapshot")
             }
-            progress[member] = peer
             if peer.state == .probe { return }
         }
-    }
-
-    mutating func sendSnapshot(to member: Raft.NodeID) {
-        guard let snapshot else {
-            preconditionFailure("log compacted at \(log.snapshot) but no snapshot is held")
-        }
-        send(.snapshot(snapshot), to: member)
-        progress[member]!.becomeSnapshot(snapshot.metadata.last.index)
     }
 
     /// Sends heartbeats. Only the tick's heartbeats may free a slot of a full window (see
@@ -102,7 +100,9 @@ extension Raft.Node {
     // MARK: Leader: responses
 
     mutating func handleAppendResponse(_ response: Raft.AppendResponse, from member: Raft.NodeID) {
-        guard var peer = progress[member] else { return }
+        // Taken out of the table while mutated (so its in-flight buffer is not copied) and put back on every path
+        // before anything else reads the table.
+        guard var peer = progress.removeValue(forKey: member) else { return }
         peer.recentActive = true
         if !response.success {
             // Fast back-off: skip every entry of a term the follower does not have.
@@ -126,6 +126,7 @@ extension Raft.Node {
             haltReason =
                 "node \(member) acknowledged index \(response.index) beyond this leader's last index \(log.lastIndex) "
                 + "in term \(term); Leader Completeness is broken"
+            progress[member] = peer
             return
         }
         let advanced = peer.update(matched: response.index)
@@ -152,7 +153,7 @@ extension Raft.Node {
     }
 
     mutating func handleHeartbeatResponse(_ response: Raft.HeartbeatResponse, from member: Raft.NodeID) {
-        guard var peer = progress[member] else { return }
+        guard var peer = progress.removeValue(forKey: member) else { return }
         peer.recentActive = true
         switch peer.state {
         case .probe:
@@ -161,7 +162,7 @@ extension Raft.Node {
             // A full window whose appends were lost would stall forever: let one more append out. It reaches past
             // the gap, the follower rejects it, and the leader falls back to probing from the match.
             if peer.inflight.count >= options.maxInflightMessages && peer.heartbeatMayFreeSlot {
-                peer.inflight.removeFirst()
+                peer.inflight.freeFirst()
                 peer.heartbeatMayFreeSlot = false
             }
         case .snapshot:

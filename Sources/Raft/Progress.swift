@@ -23,7 +23,7 @@ extension Raft {
         /// In `.probe`: an append has been sent and not yet answered (or a heartbeat round has not unpaused it).
         var probeSent = false
         /// Last index of each append in flight, oldest first.
-        var inflight: [UInt64] = []
+        var inflight = InflightWindow()
         /// In `.snapshot`: the index of the snapshot sent.
         var pendingSnapshot: UInt64 = 0
         /// CheckQuorum periods spent in `.snapshot` without an answer; after two the leader probes again, so a lost
@@ -59,7 +59,7 @@ extension Raft {
             }
             state = .probe
             probeSent = false
-            inflight = []
+            inflight.reset()
             pendingSnapshot = 0
             snapshotPeriods = 0
         }
@@ -68,7 +68,7 @@ extension Raft {
             state = .replicate
             next = match + 1
             probeSent = false
-            inflight = []
+            inflight.reset()
             pendingSnapshot = 0
         }
 
@@ -76,7 +76,7 @@ extension Raft {
             state = .snapshot
             pendingSnapshot = index
             probeSent = false
-            inflight = []
+            inflight.reset()
             snapshotPeriods = 0
         }
 
@@ -89,11 +89,7 @@ extension Raft {
                 updated = true
             }
             next = max(next, index + 1)
-            if let firstLive = inflight.firstIndex(where: { $0 > index }) {
-                inflight.removeFirst(firstLive)
-            } else {
-                inflight.removeAll()
-            }
+            inflight.free(through: index)
             return updated
         }
 
@@ -128,5 +124,52 @@ extension Raft {
         package var state: ReplicationState
         /// Heard from in the current CheckQuorum period.
         package var recentActive: Bool
+    }
+}
+
+extension Raft {
+    /// The last index of each append in flight to one follower, oldest first: a queue with a moving head, so freeing
+    /// acknowledged appends costs no shifting on the hot path.
+    ///
+    /// Invariant: `storage[head...]` is ascending.
+    struct InflightWindow: Sendable {
+        private var storage: [UInt64] = []
+        private var head = 0
+
+        /// Appends in flight.
+        var count: Int { storage.count - head }
+
+        /// Records an append whose last entry is `index`.
+        mutating func append(_ index: UInt64) {
+            storage.append(index)
+        }
+
+        /// Frees every append whose last index is at or below `index`.
+        mutating func free(through index: UInt64) {
+            while head < storage.count && storage[head] <= index { head += 1 }
+            compactIfWorthIt()
+        }
+
+        /// Frees the oldest append.
+        mutating func freeFirst() {
+            guard head < storage.count else { return }
+            head += 1
+            compactIfWorthIt()
+        }
+
+        /// Forgets everything.
+        mutating func reset() {
+            storage.removeAll(keepingCapacity: true)
+            head = 0
+        }
+
+        private mutating func compactIfWorthIt() {
+            if head == storage.count {
+                reset()
+            } else if head >= 64 && head * 2 >= storage.count {
+                storage.removeFirst(head)
+                head = 0
+            }
+        }
     }
 }
