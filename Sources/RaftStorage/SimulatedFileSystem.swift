@@ -1,4 +1,5 @@
 import Glibc
+import Raft
 import Synchronization
 
 /// An in-memory disk with a page cache, for tests. Deterministic: every random choice derives from the `init` seed.
@@ -246,18 +247,16 @@ extension SimulatedFileSystem {
         var durable: [String: Entry] = [:]
     }
 
-    /// SplitMix64 (Steele, Lea and Flood, 2014): the machine's only source of randomness.
+    /// The machine's only source of randomness: the core's seeded SplitMix64.
     private struct SplitMix64: Sendable {
-        var state: UInt64
+        var generator: Raft.SplitMix64
+
+        init(state: UInt64) {
+            generator = Raft.SplitMix64(seed: state)
+        }
 
         /// The next 64 random bits.
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        mutating func next() -> UInt64 { generator.next() }
 
         /// A number in `0..<bound`. Not `Int.random(in:using:)`, whose algorithm may change between Swift versions:
         /// seeds must replay. The modulo bias is negligible for the bounds used here.

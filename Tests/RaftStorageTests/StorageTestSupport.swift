@@ -7,17 +7,15 @@ import Synchronization
 import Glibc
 #endif
 
-/// A deterministic generator for tests.
+/// A deterministic generator for tests: the core's SplitMix64.
 struct TestRandom {
-    var state: UInt64
+    var generator: Raft.SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    init(state: UInt64) {
+        generator = Raft.SplitMix64(seed: state)
     }
+
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
