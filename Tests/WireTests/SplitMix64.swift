@@ -1,23 +1,9 @@
-/// A seeded generator for the randomised tests: SplitMix64 (Steele, Lea and Flood, "Fast Splittable Pseudorandom
-/// Number Generators", 2014). Small, fast, and the same sequence on every platform, so a failing seed replays.
-struct SplitMix64: RandomNumberGenerator {
-    /// The generator's whole state; advanced by a fixed odd constant per draw.
-    private var state: UInt64
+import Raft
 
-    /// Creates a generator that yields the sequence of `seed`.
-    init(seed: UInt64) {
-        state = seed
-    }
+/// The randomised tests draw from the core's seeded SplitMix64, so a failing seed replays.
+typealias SplitMix64 = Raft.SplitMix64
 
-    /// The next 64 random bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed &>> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed &>> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed &>> 31)
-    }
-
+extension Raft.SplitMix64 {
     /// `count` random bytes.
     mutating func bytes(_ count: Int) -> [UInt8] {
         var result: [UInt8] = []
