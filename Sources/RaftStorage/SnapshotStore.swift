@@ -106,11 +106,62 @@ package final class SnapshotStore {
         }
     }
 
-    /// Opens a stored snapshot for streaming to a follower: verifies it whole (checksum), then hands its data out in
-    /// chunks, so a transport can send a large snapshot without holding more than a chunk per message.
+    /// Opens a stored snapshot for streaming to a follower. The file is verified first (its checksum, read in 1 MiB
+    /// pieces), then its data is handed out chunk by chunk straight from the file, so a large snapshot is never held
+    /// whole in memory.
     package func openReader(_ name: String) throws(StorageError) -> SnapshotReader {
-        let snapshot = try load(name)
-        return SnapshotReader(metadata: snapshot.metadata, data: snapshot.data)
+        let path = directory + "/" + name
+        let file: FileDescriptor
+        do {
+            file = try fileSystem.open(path, create: false)
+        } catch {
+            throw .io(error)
+        }
+        do {
+            let size = try fileSystem.size(file)
+            guard size >= 8 + 4 + 4 + 8 + 4 else {
+                throw StorageError.corrupt(file: name, offset: 0, reason: "too short to be a Gantry snapshot")
+            }
+            var checksum: UInt32 = 0
+            var position = 0
+            while position < size - 4 {
+                let piece = try fileSystem.read(file, at: position, count: min(1 << 20, size - 4 - position))
+                checksum = CRC32C.checksum(piece, initial: checksum)
+                position += piece.count
+            }
+            let stored = WALRecord.readUInt32(try fileSystem.read(file, at: size - 4, count: 4), 0)
+            guard stored == checksum else {
+                throw StorageError.corrupt(file: name, offset: size - 4, reason: "snapshot checksum mismatch")
+            }
+            let head = try fileSystem.read(file, at: 0, count: min(size, 16))
+            guard Array(head[0..<8]) == Self.magic else {
+                throw StorageError.corrupt(file: name, offset: 0, reason: "not a Gantry snapshot (bad magic)")
+            }
+            var reader = ByteReader(head[8...])
+            let version = try reader.readUInt32(field: "snapshot format version")
+            guard version == Self.version else {
+                throw StorageError.unsupported(file: name, reason: "snapshot format version \(version)")
+            }
+            let metadataLength = Int(try reader.readUInt32(field: "metadata length"))
+            guard 16 + metadataLength <= size - 12 else {
+                throw StorageError.corrupt(file: name, offset: 12, reason: "metadata runs past the data")
+            }
+            let metadata = try Raft.SnapshotMetadata.decode(try fileSystem.read(file, at: 16, count: metadataLength))
+            return SnapshotReader(
+                fileSystem: fileSystem,
+                file: file,
+                metadata: metadata,
+                dataStart: 16 + metadataLength,
+                dataEnd: size - 12
+            )
+        } catch {
+            fileSystem.close(file)
+            switch error {
+            case let storage as StorageError: throw storage
+            case let io as FileSystemError: throw .io(io)
+            default: throw .corrupt(file: name, offset: 8, reason: "undecodable snapshot: \(error)")
+            }
+        }
     }
 
     /// Deletes all but the newest `count` snapshots; returns the index of the oldest one kept (0 if none).
@@ -204,27 +255,48 @@ package final class SnapshotWriter {
     }
 }
 
-/// Hands out a verified snapshot's data in chunks (see `SnapshotStore.openReader(_:)`).
-package struct SnapshotReader: Sendable {
+/// Hands out a verified snapshot's data in chunks, read from its file (see `SnapshotStore.openReader(_:)`).
+package final class SnapshotReader {
     /// What the snapshot covers; sent first so the receiver can start its `SnapshotWriter`.
     package let metadata: Raft.SnapshotMetadata
-    let data: [UInt8]
-    var offset = 0
+    let fileSystem: any FileSystem
+    let file: FileDescriptor
+    let dataEnd: Int
+    var offset: Int
 
-    init(metadata: Raft.SnapshotMetadata, data: [UInt8]) {
+    init(
+        fileSystem: any FileSystem,
+        file: FileDescriptor,
+        metadata: Raft.SnapshotMetadata,
+        dataStart: Int,
+        dataEnd: Int
+    ) {
+        self.fileSystem = fileSystem
+        self.file = file
         self.metadata = metadata
-        self.data = data
+        self.offset = dataStart
+        self.dataEnd = dataEnd
     }
 
-    /// Total data bytes.
-    package var dataLength: Int { data.count }
+    deinit {
+        fileSystem.close(file)
+    }
+
+    /// Data bytes not yet handed out.
+    package var remaining: Int { dataEnd - offset }
 
     /// The next chunk of at most `maxBytes` bytes, or nil when all were handed out.
-    package mutating func nextChunk(maxBytes: Int) -> [UInt8]? {
+    package func nextChunk(maxBytes: Int) throws(StorageError) -> [UInt8]? {
         precondition(maxBytes > 0, "chunks must hold at least one byte")
-        guard offset < data.count else { return nil }
-        let end = min(data.count, offset + maxBytes)
-        defer { offset = end }
-        return Array(data[offset..<end])
+        guard offset < dataEnd else { return nil }
+        let count = min(maxBytes, dataEnd - offset)
+        let chunk: [UInt8]
+        do {
+            chunk = try fileSystem.read(file, at: offset, count: count)
+        } catch {
+            throw .io(error)
+        }
+        offset += chunk.count
+        return chunk
     }
 }

@@ -124,6 +124,17 @@ struct CorruptionTests {
         let name = SnapshotStore.name(for: snapshot.metadata.last)
         fileSystem.flipBit(path: "/n/snap/" + name, byteOffset: 500, bit: 6)
         expectCorrupt(fileSystem, file: name)
+        // Streaming it to a follower is refused too: the reader verifies the whole file before the first chunk.
+        do {
+            _ = try storage.snapshots.openReader(name)
+            Issue.record("a damaged snapshot was opened for streaming")
+        } catch {
+            guard case .corrupt(let file, _, _) = error else {
+                Issue.record("expected .corrupt, got \(error)")
+                return
+            }
+            #expect(file == name)
+        }
     }
 
     @Test("a gap in indexes is corruption")

@@ -153,11 +153,11 @@ struct WriteAheadLogTests {
         try writer.finish()
         #expect(try store.loadNewest() == Raft.Snapshot(metadata: metadata, data: data))
         // Streamed out again in chunks (as to a follower) into a second store, it arrives whole.
-        var reader = try store.openReader(try #require(store.names().last))
+        let reader = try store.openReader(try #require(store.names().last))
         let receiver = try SnapshotStore(fileSystem: fileSystem, directory: "/received")
         let incoming = try receiver.beginWriting(reader.metadata)
         var chunks = 0
-        while let chunk = reader.nextChunk(maxBytes: 777) {
+        while let chunk = try reader.nextChunk(maxBytes: 777) {
             try incoming.append(chunk)
             chunks += 1
         }
