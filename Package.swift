@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "Wire", dependencies: ["Raft"], swiftSettings: strictSettings),
         // Shell: the write-ahead log, snapshots and crash recovery, over a file-system protocol.
         .target(name: "RaftStorage", dependencies: ["Raft", "Wire"], swiftSettings: strictSettings),
+        // Core: the HTTP/1.1 request parser and response serializer (pure; the socket server comes with the controller).
+        .target(name: "HTTP", swiftSettings: strictSettings),
         // Core: history checkers (linearizability) shared by the simulation and chaos/.
         .target(name: "ChaosCheck", swiftSettings: strictSettings),
         // Test support: deterministic multi-node simulation under virtual time.
@@ -42,6 +44,7 @@ let package = Package(
             dependencies: ["RaftStorage", "Raft", "Wire"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosCheckTests", dependencies: ["ChaosCheck"], swiftSettings: strictSettings),
         .testTarget(
             name: "SimulationTests",
