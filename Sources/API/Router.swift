@@ -1,0 +1,285 @@
+import ClusterState
+package import HTTP
+
+/// Routes, authorizes and validates admin API requests. Pure: a request and the token table in, an `APIRequest`
+/// or an `APIError` out.
+package enum Router {
+    /// The header carrying a write's idempotency token.
+    package static let clientTokenHeader = "X-Gantry-Client-Token"
+
+    /// Routes `request`. Health routes are open; every other route needs a bearer token with its role.
+    package static func route(_ request: HTTPRequest, tokens: TokenTable) -> Result<APIRequest, APIError> {
+        do throws(APIError) {
+            return .success(try routeThrowing(request, tokens: tokens))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    static func routeThrowing(_ request: HTTPRequest, tokens: TokenTable) throws(APIError) -> APIRequest {
+        let (path, query) = try splitTarget(request.target)
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        let method = request.method
+        let context = Context(
+            request: request,
+            entry: tokens.authenticate(authorization: request.header("Authorization"))
+        )
+        func made(_ operation: Operation, _ route: String, _ role: Role?) throws(APIError) -> APIRequest {
+            let principal = try role.map { (role) throws(APIError) in try context.authorize(role, route) }
+            var read = ReadOptions()
+            if operation.readsState { read = try readOptions(query, request) }
+            return APIRequest(operation: operation, read: read, route: route, principal: principal)
+        }
+
+        switch (method, segments.first ?? "") {
+        case ("GET", "healthz") where segments.count == 1:
+            return try made(.health, "GET /healthz", nil)
+        case ("GET", "readyz") where segments.count == 1:
+            return try made(.ready, "GET /readyz", nil)
+        case ("GET", "metrics") where segments.count == 1:
+            return try made(.metrics, "GET /metrics", .readonly)
+        default:
+            break
+        }
+        guard segments.first == "v1", segments.count >= 2 else { throw notFound(method, path) }
+        let rest = Array(segments.dropFirst())
+        switch (method, rest[0]) {
+        case ("GET", "status") where rest.count == 1:
+            return try made(.status, "GET /v1/status", .readonly)
+        case (_, "operator"):
+            return try routeOperator(method, rest, path, context, made)
+        case (_, "parameters"):
+            return try routeParameters(method, rest, path, query, context, made)
+        default:
+            throw notFound(method, path)
+        }
+    }
+
+    static func routeOperator(
+        _ method: String,
+        _ rest: [String],
+        _ path: String,
+        _ context: Context,
+        _ made: (Operation, String, Role?) throws(APIError) -> APIRequest
+    ) throws(APIError) -> APIRequest {
+        switch (method, Array(rest.dropFirst())) {
+        case ("GET", ["raft"]):
+            return try made(.raftMembers, "GET /v1/operator/raft", .readonly)
+        case ("POST", ["raft", "members"]):
+            let route = "POST /v1/operator/raft/members"
+            _ = try context.authorize(.admin, route)
+            struct Body: Decodable {
+                var id: UInt64?
+                var address: String?
+            }
+            let body = try JSON.decode(
+                Body.self,
+                from: context.request.body,
+                shape: "{\"id\": 4, \"address\": \"host:port\"}"
+            )
+            guard let id = body.id, id > 0 else { throw .invalid("id", "must be a positive integer node id") }
+            guard let address = body.address else { throw .invalid("address", "is required (host:port)") }
+            if let problem = ParameterRules.addressProblem(address) { throw .invalid("address", problem) }
+            return try made(.addMember(id: id, address: address), route, .admin)
+        case ("DELETE", let tail) where tail.count == 3 && tail[0] == "raft" && tail[1] == "members":
+            guard let id = UInt64(tail[2]), id > 0 else { throw .invalid("id", "must be a positive integer node id") }
+            return try made(.removeMember(id: id), "DELETE /v1/operator/raft/members/{id}", .admin)
+        case ("POST", ["raft", "transfer"]):
+            let route = "POST /v1/operator/raft/transfer"
+            _ = try context.authorize(.admin, route)
+            struct Body: Decodable { var to: UInt64? }
+            let body: Body =
+                context.request.body.isEmpty
+                ? Body() : try JSON.decode(Body.self, from: context.request.body, shape: "{\"to\": 2}")
+            if let to = body.to, to == 0 { throw .invalid("to", "must be a positive integer node id") }
+            return try made(.transferLeadership(to: body.to), route, .admin)
+        case ("GET", ["snapshot"]):
+            return try made(.snapshot, "GET /v1/operator/snapshot", .admin)
+        default:
+            throw notFound(method, path)
+        }
+    }
+
+    static func routeParameters(
+        _ method: String,
+        _ rest: [String],
+        _ path: String,
+        _ query: [String: String],
+        _ context: Context,
+        _ made: (Operation, String, Role?) throws(APIError) -> APIRequest
+    ) throws(APIError) -> APIRequest {
+        if rest.count == 1 {
+            guard method == "GET" else { throw methodNotAllowed(method, path, allowed: "GET") }
+            let prefix = query["prefix"] ?? ""
+            if let problem = ParameterRules.prefixProblem(prefix) { throw .invalid("prefix", problem) }
+            return try made(.listParameters(prefix: prefix), "GET /v1/parameters", .readonly)
+        }
+        let name = rest.dropFirst().joined(separator: "/")
+        if let problem = ParameterRules.nameProblem(name) { throw .invalid("name", problem) }
+        let token = try clientToken(context.request)
+        switch method {
+        case "GET":
+            let route = "GET /v1/parameters/{name}"
+            // Secret values need `operator`; a readonly token learns that from a 403, not from a silent omission.
+            let reveal = (context.entry?.role ?? .readonly) >= .operator
+            return try made(.getParameter(name: name, revealSecret: reveal), route, .readonly)
+        case "PUT":
+            struct Body: Decodable {
+                var value: String?
+                var secret: Bool?
+            }
+            let route = "PUT /v1/parameters/{name}"
+            _ = try context.authorize(.operator, route)
+            let body = try JSON.decode(
+                Body.self,
+                from: context.request.body,
+                shape: "{\"value\": \"...\", \"secret\": false}"
+            )
+            guard let value = body.value else { throw .invalid("value", "is required (a string)") }
+            if let problem = ParameterRules.valueProblem(value) { throw .invalid("value", problem) }
+            let write = ParameterWrite(
+                name: name,
+                value: value,
+                secret: body.secret ?? false,
+                expectedVersion: try cas(query)
+            )
+            return try made(.write(clientToken: token, action: .putParameter(write)), route, .operator)
+        case "DELETE":
+            let action = Command.Action.deleteParameter(name: name, expectedVersion: try cas(query))
+            return try made(.write(clientToken: token, action: action), "DELETE /v1/parameters/{name}", .operator)
+        default:
+            throw methodNotAllowed(method, path, allowed: "GET, PUT, DELETE")
+        }
+    }
+
+    /// The request and the token entry it presented, if valid.
+    struct Context {
+        var request: HTTPRequest
+        var entry: TokenTable.Entry?
+
+        /// The token's name if it holds `needed`; 401 without a valid token, 403 without the role.
+        func authorize(_ needed: Role, _ route: String) throws(APIError) -> String {
+            guard let entry else {
+                let message =
+                    request.header("Authorization") == nil
+                    ? "this route needs an Authorization: Bearer <token> header"
+                    : "the bearer token is not valid"
+                throw APIError(status: 401, code: "unauthorized", message: message)
+            }
+            guard entry.role >= needed else {
+                throw APIError(
+                    status: 403,
+                    code: "forbidden",
+                    message: "\(route) needs role \(needed); token '\(entry.name)' has role \(entry.role)"
+                )
+            }
+            return entry.name
+        }
+    }
+
+    static func clientToken(_ request: HTTPRequest) throws(APIError) -> String? {
+        guard let token = request.header(clientTokenHeader) else { return nil }
+        guard !token.isEmpty, token.utf8.count <= Command.maxTokenBytes else {
+            throw .invalid(clientTokenHeader, "must be 1 to \(Command.maxTokenBytes) bytes")
+        }
+        return token
+    }
+
+    static func cas(_ query: [String: String]) throws(APIError) -> UInt64? {
+        guard let raw = query["cas"] else { return nil }
+        guard let version = UInt64(raw) else {
+            throw .invalid("cas", "must be a version number (0 means: only if the parameter does not exist)")
+        }
+        return version
+    }
+
+    static func readOptions(_ query: [String: String], _ request: HTTPRequest) throws(APIError) -> ReadOptions {
+        var options = ReadOptions()
+        let consistency = query["consistency"] ?? request.header("X-Gantry-Consistency")
+        if let consistency {
+            guard let parsed = ReadOptions.Consistency(rawValue: consistency) else {
+                throw .invalid("consistency", "must be linearizable or stale")
+            }
+            options.consistency = parsed
+        }
+        if let raw = query["index"] {
+            guard let index = UInt64(raw) else { throw .invalid("index", "must be a log index (a whole number)") }
+            options.waitIndex = index
+            options.waitMilliseconds = ReadOptions.defaultWaitMilliseconds
+        }
+        if let raw = query["wait"] {
+            guard options.waitIndex != nil else { throw .invalid("wait", "needs index= as well") }
+            guard let milliseconds = parseDuration(raw), milliseconds <= ReadOptions.maxWaitMilliseconds else {
+                throw .invalid("wait", "must be a duration such as 500ms, 30s or 2m, at most 5m")
+            }
+            options.waitMilliseconds = milliseconds
+        }
+        return options
+    }
+
+    /// Milliseconds in `500ms`, `30s`, `2m` (or a bare number of seconds).
+    package static func parseDuration(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let number = Int(text.dropLast(suffix.count)), number >= 0 else { return nil }
+            let (product, overflow) = number.multipliedReportingOverflow(by: scale)
+            return overflow ? nil : product
+        }
+        guard let seconds = Int(text), seconds >= 0, seconds < Int.max / 1000 else { return nil }
+        return seconds * 1000
+    }
+
+    /// Splits a request target into its decoded path and query parameters.
+    static func splitTarget(_ target: String) throws(APIError) -> (String, [String: String]) {
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let rawPath = parts.first, rawPath.hasPrefix("/") else {
+            throw APIError(status: 400, code: "invalid_target", message: "the request target must start with '/'")
+        }
+        guard let path = percentDecoded(String(rawPath)) else {
+            throw APIError(status: 400, code: "invalid_target", message: "the path has a malformed %-escape")
+        }
+        var query: [String: String] = [:]
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let keyValue = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard let key = percentDecoded(String(keyValue[0])),
+                    let value = percentDecoded(keyValue.count == 2 ? String(keyValue[1]) : "")
+                else {
+                    throw APIError(status: 400, code: "invalid_target", message: "the query has a malformed %-escape")
+                }
+                query[key] = value
+            }
+        }
+        return (path, query)
+    }
+
+    /// `text` with `%XX` escapes (and `+` in queries is left alone) decoded, or nil when malformed.
+    static func percentDecoded(_ text: String) -> String? {
+        guard text.contains("%") else { return text }
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next(), let low = iterator.next(),
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                else { return nil }
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    static func notFound(_ method: String, _ path: String) -> APIError {
+        APIError(status: 404, code: "not_found", message: "no route for \(method) \(path)")
+    }
+
+    static func methodNotAllowed(_ method: String, _ path: String, allowed: String) -> APIError {
+        APIError(
+            status: 405,
+            code: "method_not_allowed",
+            message: "\(method) is not allowed on \(path); use \(allowed)"
+        )
+    }
+}
