@@ -25,8 +25,18 @@ let package = Package(
         .target(name: "Wire", dependencies: ["Raft"], swiftSettings: strictSettings),
         // Shell: the write-ahead log, snapshots and crash recovery, over a file-system protocol.
         .target(name: "RaftStorage", dependencies: ["Raft", "Wire"], swiftSettings: strictSettings),
-        // Core: the HTTP/1.1 request parser and response serializer (pure; the socket server comes with the controller).
+        // Core + shell: the HTTP/1.1 parser and serializer (pure, fuzzed) and the epoll server and blocking client.
         .target(name: "HTTP", swiftSettings: strictSettings),
+        // Core: the replicated state machine (commands, apply, snapshot/restore). Time and ids arrive in commands.
+        .target(name: "ClusterState", dependencies: ["Wire"], swiftSettings: strictSettings),
+        // Core: the admin API's routes, request validation, auth and response rendering.
+        .target(name: "API", dependencies: ["ClusterState", "HTTP"], swiftSettings: strictSettings),
+        // Shell: the controller node (node loop, storage, peer transport, HTTP API).
+        .target(
+            name: "Controller",
+            dependencies: ["Raft", "RaftStorage", "Wire", "HTTP", "ClusterState", "API"],
+            swiftSettings: strictSettings
+        ),
         // Core: history checkers (linearizability) shared by the simulation and chaos/.
         .target(name: "ChaosCheck", swiftSettings: strictSettings),
         // Test support: deterministic multi-node simulation under virtual time.
@@ -35,8 +45,16 @@ let package = Package(
             dependencies: ["Raft", "RaftStorage", "ChaosCheck"],
             swiftSettings: strictSettings
         ),
-        .executableTarget(name: "gantry", dependencies: ["Raft"], swiftSettings: strictSettings),
-        .executableTarget(name: "gantry-bench", dependencies: ["Raft", "RaftStorage"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "gantry",
+            dependencies: ["Controller", "API", "HTTP", "ClusterState"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "gantry-bench",
+            dependencies: ["Raft", "RaftStorage", "HTTP"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strictSettings),
         .testTarget(name: "WireTests", dependencies: ["Wire", "Raft"], swiftSettings: strictSettings),
         .testTarget(
@@ -45,6 +63,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strictSettings),
+        .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState", "Wire"], swiftSettings: strictSettings),
+        .testTarget(name: "APITests", dependencies: ["API", "ClusterState", "HTTP"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ControllerTests",
+            dependencies: ["Controller", "Raft", "Wire", "HTTP", "ClusterState", "API"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ChaosCheckTests", dependencies: ["ChaosCheck"], swiftSettings: strictSettings),
         .testTarget(
             name: "SimulationTests",

@@ -1,30 +1,47 @@
+import Controller
+
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Gantry's version, printed by `gantry --version`.
-let gantryVersion = "0.1.0"
 
 let usage = """
     gantry — a self-hosted, highly available container orchestrator with the concepts of Amazon ECS.
 
     Usage: gantry <command> [options]
 
-    Commands:
+    Daemons:
+      controller           run a controller (gantry controller --help)
+
+    Client commands (any controller's address works; GANTRY_ADDR, GANTRY_TOKEN):
+      status               this controller's view: role, term, leader, indexes
+      operator             raft list|add|remove|transfer, snapshot save
+      parameter            put|get|list|delete replicated parameters
+
+    Other:
       version, --version   print the version
       help, --help         print this help
-
-    The controller, agent and client commands arrive with the issues that build them.
     """
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-switch arguments.first {
-case "--version", "version":
-    print("gantry \(gantryVersion)")
-case nil, "--help", "-h", "help":
-    print(usage)
-case let other?:
-    let line = "gantry: unknown command '\(other)'; run 'gantry --help' for the list\n"
-    _ = line.utf8CString.withUnsafeBufferPointer { write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
-    exit(2)
+let rest = Array(arguments.dropFirst())
+do throws(CommandError) {
+    switch arguments.first {
+    case "--version", "version":
+        print("gantry \(gantryVersion)")
+    case nil, "--help", "-h", "help":
+        print(usage)
+    case "controller":
+        try runController(rest)
+    case "status":
+        try runStatus(rest)
+    case "operator":
+        try runOperator(rest)
+    case "parameter":
+        try runParameter(rest)
+    case let other?:
+        throw CommandError("unknown command '\(other)'; run 'gantry --help' for the list")
+    }
+} catch {
+    printError("gantry: \(error.message)")
+    exit(error.exitCode)
 }

@@ -1,0 +1,477 @@
+import API
+import ClusterState
+import Dispatch
+import Glibc
+import HTTP
+import Raft
+import RaftStorage
+import Wire
+
+/// The node loop: one thread owns the Raft node, the state machine and every waiting request. Network and disk
+/// run on their own threads and talk to it through `Inbox`.
+final class NodeLoop {
+    /// A client waiting for the entry at an index to be applied (on the node that proposed it).
+    struct Waiter {
+        enum Kind {
+            /// A replicated write: answered with the apply result.
+            case write
+            /// Step 1 of adding a member: its address is recorded; next, add it as a learner.
+            case memberAddress(id: UInt64)
+            /// A configuration change: answered once applied.
+            case configuration(description: String)
+        }
+
+        var term: UInt64
+        var kind: Kind
+        var reply: Reply
+        var started: UInt64
+        var deadline: Int64
+    }
+
+    /// A linearizable read waiting for its read index, then for the apply to reach it.
+    struct PendingRead {
+        var request: APIRequest
+        var reply: Reply
+        var started: UInt64
+        var deadline: Int64
+        var index: UInt64?
+    }
+
+    /// A read blocked until the applied index passes `index`.
+    struct BlockingRead {
+        var request: APIRequest
+        var reply: Reply
+        var index: UInt64
+        var deadline: Int64
+        var forwardedFrom: UInt64?
+    }
+
+    /// A request this follower forwarded to the leader.
+    struct Forward {
+        var reply: Reply
+        var deadline: Int64
+        /// Set once the answer arrived and names an index this node must apply before replying.
+        var answer: (response: HTTPResponse, index: UInt64)?
+    }
+
+    /// A leadership transfer waiting to complete.
+    struct Transfer {
+        var target: UInt64
+        var reply: Reply
+        var deadline: Int64
+    }
+
+    let configuration: ControllerConfiguration
+    let logger: Logger
+    let tokens: TokenTable
+    let inbox: Inbox
+    let transport: PeerTransport
+    let requests: RequestCounter
+    let storage: StorageThread
+    var node: Raft.Node
+    var state: StateMachine
+    var lastAppliedTerm: UInt64 = 0
+    var running = true
+    var persisting = false
+    /// Messages of the outstanding `Ready` that must wait until it is durable, and its read results.
+    var held: [Raft.Message] = []
+    var heldReadStates: [Raft.ReadState] = []
+    var heldDroppedReads: [UInt64] = []
+    var waiters: [UInt64: Waiter] = [:]
+    var reads: [UInt64: PendingRead] = [:]
+    var blocking: [BlockingRead] = []
+    var forwards: [UInt64: Forward] = [:]
+    var transfers: [Transfer] = []
+    var nextContext: UInt64 = 1
+    var nextForwardID: UInt64 = 1
+    var appliedSinceSnapshot = 0
+    var lastLeaderContact: Int64?
+    var knownLeader: UInt64?
+    var role: Raft.Role = .follower
+    var peerAddresses: [UInt64: String] = [:]
+    var metrics = LoopMetrics()
+    var nextTick: Int64
+    var nextSweep: Int64
+
+    init(
+        configuration: ControllerConfiguration,
+        logger: Logger,
+        tokens: TokenTable,
+        inbox: Inbox,
+        transport: PeerTransport,
+        requests: RequestCounter,
+        storage: StorageThread,
+        node: Raft.Node,
+        state: StateMachine
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.tokens = tokens
+        self.inbox = inbox
+        self.transport = transport
+        self.requests = requests
+        self.storage = storage
+        self.node = node
+        self.state = state
+        let now = Clock.monotonicMilliseconds()
+        nextTick = now + Int64(configuration.tickMilliseconds)
+        nextSweep = now + 100
+    }
+
+    // MARK: The loop
+
+    /// Runs until a `.stop` event.
+    func run() {
+        syncPeers()
+        while running {
+            let now = Clock.monotonicMilliseconds()
+            let events = inbox.take(waitingUpTo: Int(max(0, nextTick - now)))
+            for event in events {
+                handle(event)
+            }
+            let after = Clock.monotonicMilliseconds()
+            var ticks = 0
+            while after >= nextTick && ticks < 100 {
+                node.tick()
+                nextTick += Int64(configuration.tickMilliseconds)
+                ticks += 1
+            }
+            if after >= nextTick { nextTick = after + Int64(configuration.tickMilliseconds) }
+            if ticks > 0 { leaderDuties() }
+            processReady()
+            if after >= nextSweep {
+                sweep(now: after)
+                nextSweep = after + 100
+            }
+        }
+        failEverything(APIError.unavailable("the controller is shutting down"))
+    }
+
+    func handle(_ event: LoopEvent) {
+        switch event {
+        case .peer(let from, let frame):
+            handlePeer(from: from, frame)
+        case .request(let request, let http, let forwardedFrom, let reply):
+            handleRequest(request, http, forwardedFrom: forwardedFrom, reply: reply)
+        case .persisted(let seconds, let error):
+            if let error {
+                fatal("persisting the Raft log failed: \(error); stopping so that no unpersisted state is acknowledged")
+            }
+            metrics.fsyncLatency.observe(seconds)
+            finishReady()
+        case .stop:
+            running = false
+        }
+    }
+
+    func handlePeer(from: UInt64, _ frame: PeerFrame) {
+        switch frame {
+        case .raft(let message):
+            if message.from == knownLeader || isLeaderTraffic(message) {
+                lastLeaderContact = Clock.monotonicMilliseconds()
+            }
+            if case .snapshot = message.kind { metrics.snapshotsInstalled += 1 }
+            node.step(message)
+        case .application(let kind, let payload):
+            switch ApplicationKind(rawValue: kind) {
+            case .forwardedRequest:
+                guard let forwarded = try? ForwardedRequest.decode(payload) else {
+                    logger.log("dropping an undecodable forwarded request from node \(from)")
+                    return
+                }
+                serveForwarded(forwarded, from: from)
+            case .forwardedResponse:
+                guard let answer = try? ForwardedResponse.decode(payload) else {
+                    logger.log("dropping an undecodable forwarded response from node \(from)")
+                    return
+                }
+                receiveForwardedAnswer(answer)
+            case nil:
+                logger.log("dropping an application frame of unknown kind \(kind) from node \(from)")
+            }
+        }
+    }
+
+    func isLeaderTraffic(_ message: Raft.Message) -> Bool {
+        switch message.kind {
+        case .append, .heartbeat, .snapshot: return message.term >= node.term
+        default: return false
+        }
+    }
+
+    // MARK: Ready
+
+    /// Takes the node's next `Ready` (unless one is being persisted) and performs it: sends what may go before
+    /// persisting, hands persistence to the storage thread, applies committed entries.
+    func processReady() {
+        guard !persisting else { return }
+        var ready = node.ready()
+        if let soft = ready.softState { changeSoftState(soft) }
+        var early: [Raft.Message] = []
+        var late: [Raft.Message] = []
+        for message in ready.messages {
+            if message.mayBeSentBeforePersisting { early.append(message) } else { late.append(message) }
+        }
+        for message in early { transport.send(.raft(message), to: message.to) }
+        if let snapshot = ready.snapshot { install(snapshot) }
+        apply(ready.committedEntries)
+        let needsDisk = ready.hardState != nil || !ready.entries.isEmpty || ready.snapshot != nil
+        held = late
+        heldReadStates = ready.readStates
+        heldDroppedReads = ready.droppedReads
+        ready.messages = []
+        ready.committedEntries = []
+        if needsDisk {
+            persisting = true
+            let inbox = self.inbox
+            storage.save(ready) { seconds, error in inbox.post(.persisted(seconds: seconds, error: error)) }
+        } else {
+            finishReady()
+        }
+    }
+
+    /// The outstanding `Ready` is durable: send the held messages, serve its reads, and advance.
+    func finishReady() {
+        persisting = false
+        for message in held { transport.send(.raft(message), to: message.to) }
+        held = []
+        for readState in heldReadStates { grantRead(readState) }
+        heldReadStates = []
+        for context in heldDroppedReads {
+            if let read = reads.removeValue(forKey: context) {
+                read.reply(APIError.unavailable("leadership changed before the read was confirmed; retry").response)
+            }
+        }
+        heldDroppedReads = []
+        node.advance()
+        maybeCompact()
+        syncPeers()
+        if let reason = node.haltReason, running {
+            fatal("the Raft node halted: \(reason)")
+        }
+    }
+
+    func changeSoftState(_ soft: Raft.SoftState) {
+        if soft.leader != knownLeader {
+            metrics.leaderChanges += 1
+            logger.log(
+                "leader is now \(soft.leader.map { "node \($0)" } ?? "unknown") (term \(node.term), role \(soft.role))"
+            )
+        }
+        knownLeader = soft.leader
+        role = soft.role
+        if soft.role == .leader { lastLeaderContact = nil }
+        for transfer in transfers where soft.leader == transfer.target {
+            transfer.reply(JSON.response(["leader": transfer.target]))
+        }
+        transfers.removeAll { soft.leader == $0.target }
+    }
+
+    // MARK: Apply
+
+    func install(_ snapshot: Raft.Snapshot) {
+        do {
+            state = try StateMachine.restore(snapshot.data)
+        } catch {
+            fatal("the leader's snapshot at \(snapshot.metadata.last) does not decode: \(error)")
+        }
+        lastAppliedTerm = snapshot.metadata.last.term
+        appliedSinceSnapshot = 0
+        for (index, waiter) in waiters where index <= snapshot.metadata.last.index {
+            waiter.reply(
+                APIError.unavailable(
+                    "the outcome is unknown after a snapshot install; retry with the same client token"
+                )
+                .response
+            )
+        }
+        waiters = waiters.filter { $0.key > snapshot.metadata.last.index }
+        logger.log("installed a snapshot at \(snapshot.metadata.last)")
+    }
+
+    func apply(_ entries: [Raft.Entry]) {
+        guard !entries.isEmpty else { return }
+        for entry in entries {
+            var result: CommandResult?
+            switch entry.payload {
+            case .command(let bytes):
+                result = state.apply(commandBytes: bytes, at: entry.index)
+            case .empty, .configuration:
+                state.skip(to: entry.index)
+            }
+            lastAppliedTerm = entry.term
+            appliedSinceSnapshot += 1
+            if let waiter = waiters.removeValue(forKey: entry.index) {
+                answer(waiter, entry: entry, result: result)
+            }
+        }
+        releaseApplied()
+    }
+
+    /// Answers a waiter whose index was just applied.
+    func answer(_ waiter: Waiter, entry: Raft.Entry, result: CommandResult?) {
+        guard waiter.term == entry.term else {
+            waiter.reply(
+                APIError.unavailable(
+                    "leadership changed before the write committed; retry (with the same X-Gantry-Client-Token)"
+                ).response
+            )
+            return
+        }
+        let seconds = Double(Clock.monotonicNanoseconds() - waiter.started) / 1e9
+        metrics.proposalLatency.observe(seconds)
+        switch waiter.kind {
+        case .write:
+            var response = Render.commandResult(
+                result ?? .rejected(field: "command", reason: "not a command"),
+                index: entry.index
+            )
+            response.headers.append(HTTPHeader(name: "X-Gantry-Index", value: String(entry.index)))
+            waiter.reply(response)
+        case .memberAddress(let id):
+            proposeConfiguration(.addLearner(id), description: "added node \(id) as a learner", reply: waiter.reply)
+        case .configuration(let description):
+            var response = JSON.response(["result": description, "index": String(entry.index)])
+            response.headers.append(HTTPHeader(name: "X-Gantry-Index", value: String(entry.index)))
+            waiter.reply(response)
+        }
+    }
+
+    /// Serves what was waiting for the applied index to advance: granted reads, blocking reads, forwarded answers.
+    func releaseApplied() {
+        let applied = state.appliedIndex
+        if !reads.isEmpty {
+            for (context, read) in reads {
+                guard let index = read.index, index <= applied else { continue }
+                reads[context] = nil
+                metrics.readIndexLatency.observe(Double(Clock.monotonicNanoseconds() - read.started) / 1e9)
+                read.reply(serveRead(read.request, consistency: "linearizable"))
+            }
+        }
+        if !blocking.isEmpty {
+            let ready = blocking.filter { applied > $0.index }
+            blocking.removeAll { applied > $0.index }
+            for read in ready { proceedRead(read.request, reply: read.reply, forwardedFrom: read.forwardedFrom) }
+        }
+        if !forwards.isEmpty {
+            for (id, forward) in forwards {
+                guard let answer = forward.answer, answer.index <= applied else { continue }
+                forwards[id] = nil
+                forward.reply(answer.response)
+            }
+        }
+    }
+
+    func grantRead(_ readState: Raft.ReadState) {
+        guard var read = reads[readState.context] else { return }
+        read.index = readState.index
+        reads[readState.context] = read
+        releaseApplied()
+    }
+
+    // MARK: Housekeeping
+
+    /// Takes a state snapshot and compacts the log every `snapshotEvery` applied entries.
+    func maybeCompact() {
+        guard appliedSinceSnapshot >= configuration.snapshotEvery, node.appliedIndex == state.appliedIndex,
+            state.appliedIndex > 0
+        else { return }
+        node.compact(through: state.appliedIndex, snapshotData: state.snapshot())
+        appliedSinceSnapshot = 0
+        metrics.snapshotsTaken += 1
+        if let snapshot = node.snapshot {
+            storage.saveSnapshot(snapshot) { [logger] error in
+                if let error { logger.log("saving the snapshot at \(snapshot.metadata.last) failed: \(error)") }
+            }
+        }
+    }
+
+    /// Leader-only chores on each tick: promote caught-up learners.
+    func leaderDuties() {
+        guard role == .leader else { return }
+        let configuration = node.configuration
+        guard !configuration.learners.isEmpty, node.configurationIndex <= node.log.commitIndex else { return }
+        let last = node.log.lastIndex
+        for peer in node.peers where !peer.isVoter && peer.recentActive && peer.match + 64 >= last {
+            if case .success = node.proposeConfigurationChange(.promote(peer.id)) {
+                logger.log("promoting node \(peer.id) to voter (caught up at \(peer.match) of \(last))")
+            }
+            return
+        }
+    }
+
+    /// Points the transport at every member's address (replicated addresses first, then the founding list).
+    func syncPeers() {
+        var desired: [UInt64: String] = [:]
+        var ids = Set(node.configuration.members)
+        if ids.isEmpty { ids = Set(configuration.members.keys) }
+        ids.formUnion(state.memberAddresses.keys)
+        ids.remove(configuration.nodeID)
+        for id in ids {
+            if let address = state.memberAddresses[id] ?? configuration.members[id] { desired[id] = address }
+        }
+        guard desired != peerAddresses else { return }
+        for (id, address) in desired where peerAddresses[id] != address {
+            transport.setPeer(id, address: address)
+        }
+        for id in peerAddresses.keys where desired[id] == nil {
+            transport.setPeer(id, address: nil)
+        }
+        peerAddresses = desired
+    }
+
+    /// Times out requests that waited too long.
+    func sweep(now: Int64) {
+        let timeout = APIError.unavailable(
+            "the cluster did not answer in time (no quorum or no leader?); retry, with the same X-Gantry-Client-Token for writes"
+        ).response
+        for (index, waiter) in waiters where waiter.deadline <= now {
+            waiters[index] = nil
+            metrics.proposalsFailed += 1
+            waiter.reply(timeout)
+        }
+        for (context, read) in reads where read.deadline <= now {
+            reads[context] = nil
+            read.reply(
+                APIError.unavailable("the leader did not confirm the read in time; the read was not served").response
+            )
+        }
+        for (id, forward) in forwards where forward.deadline <= now {
+            forwards[id] = nil
+            forward.reply(timeout)
+        }
+        let expired = blocking.filter { $0.deadline <= now }
+        blocking.removeAll { $0.deadline <= now }
+        for read in expired { proceedRead(read.request, reply: read.reply, forwardedFrom: read.forwardedFrom) }
+        for transfer in transfers where transfer.deadline <= now {
+            transfer.reply(
+                APIError(
+                    status: 504,
+                    code: "transfer_timeout",
+                    message: "leadership did not move to node \(transfer.target) in time"
+                )
+                .response
+            )
+        }
+        transfers.removeAll { $0.deadline <= now }
+    }
+
+    func failEverything(_ error: APIError) {
+        let response = error.response
+        for waiter in waiters.values { waiter.reply(response) }
+        for read in reads.values { read.reply(response) }
+        for read in blocking { read.reply(response) }
+        for forward in forwards.values { forward.reply(response) }
+        for transfer in transfers { transfer.reply(response) }
+        waiters = [:]
+        reads = [:]
+        blocking = []
+        forwards = [:]
+        transfers = []
+    }
+
+    func fatal(_ message: String) -> Never {
+        logger.log("FATAL: \(message)")
+        exit(70)
+    }
+}

@@ -1,0 +1,46 @@
+import Dispatch
+import Raft
+import RaftStorage
+
+/// Runs every `DurableStorage` call on one serial queue, off the node loop, so the leader keeps replicating while its
+/// own log write and fdatasync are in flight (thesis §10.2.1). Each `Ready` is one batch and one fdatasync; all
+/// proposals that arrive during an fdatasync travel in the next one (group commit).
+final class StorageThread: @unchecked Sendable {
+    // Safe: `storage` is touched only on `queue`, a serial queue, after `init` hands it over.
+    private let storage: DurableStorage
+    private let queue = DispatchQueue(label: "gantry.storage")
+
+    init(_ storage: DurableStorage) {
+        self.storage = storage
+    }
+
+    /// Persists `ready`'s snapshot, entries and hard state, then calls `done` with the seconds it took and any error.
+    func save(_ ready: Raft.Ready, done: @escaping @Sendable (Double, StorageError?) -> Void) {
+        queue.async { [self] in
+            let start = Clock.monotonicNanoseconds()
+            do throws(StorageError) {
+                try storage.save(ready)
+                done(Double(Clock.monotonicNanoseconds() - start) / 1e9, nil)
+            } catch {
+                done(Double(Clock.monotonicNanoseconds() - start) / 1e9, error)
+            }
+        }
+    }
+
+    /// Stores a compaction snapshot and releases what it covers.
+    func saveSnapshot(_ snapshot: Raft.Snapshot, done: @escaping @Sendable (StorageError?) -> Void) {
+        queue.async { [self] in
+            do throws(StorageError) {
+                try storage.saveSnapshot(snapshot)
+                done(nil)
+            } catch {
+                done(error)
+            }
+        }
+    }
+
+    /// Waits for everything queued so far.
+    func drain() {
+        queue.sync {}
+    }
+}

@@ -1,0 +1,205 @@
+import Glibc
+import HTTP
+import Synchronization
+import Testing
+
+/// Multi-process tests: real `gantry controller` processes on loopback. Serialized so that elections are not
+/// disturbed by another cluster competing for the two CPUs.
+@Suite("Controller cluster (real processes)", .serialized)
+struct ClusterTests {
+    @Test("a 3-node cluster elects one leader and a write through a follower lands everywhere")
+    func electAndForward() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader(), "no leader; node 1 log:\n\(cluster.logTail(1))")
+        let follower = try #require([1, 2, 3].first { $0 != leader })
+        let response = try #require(
+            cluster.request(follower, "PUT", "/v1/parameters/app/greeting", body: #"{"value":"hello"}"#)
+        )
+        #expect(response.status == 200, "\(response.bodyText)")
+        #expect(response.header("X-Gantry-Index") != nil)
+        for id: UInt64 in [1, 2, 3] {
+            #expect(cluster.get(id, "app/greeting") == "hello", "node \(id)")
+        }
+        // The follower answered only after applying the write itself: a stale read there sees it at once.
+        #expect(cluster.get(follower, "app/greeting", stale: true) == "hello")
+        let terms = Set([1, 2, 3].compactMap { cluster.status($0)?.term })
+        #expect(terms.count == 1)
+    }
+
+    @Test("kill -9 of the leader under writes: a new leader, no acknowledged write lost, the old leader catches up")
+    func killLeaderUnderWrites() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let first = try #require(cluster.waitForLeader())
+        let acknowledged = Mutex<[Int]>([])
+        let stop = Atomic<Bool>(false)
+        let ports = [1, 2, 3].map { cluster.members[UInt64($0)]!.apiPort }
+        let writer = Thread {
+            var sequence = 0
+            let deadline = monotonicMilliseconds() + 60_000
+            while !stop.load(ordering: .relaxed) && monotonicMilliseconds() < deadline {
+                sequence += 1
+                let token = "w-\(sequence)"
+                // Retry one write (same client token) across controllers until it is acknowledged or time runs out.
+                var attempt = 0
+                while !stop.load(ordering: .relaxed) && attempt < 100 {
+                    let port = ports[(sequence + attempt) % ports.count]
+                    let client = HTTPClient(host: "127.0.0.1", port: port, timeoutMilliseconds: 4000)
+                    let response = try? client.send(
+                        method: "PUT",
+                        target: "/v1/parameters/seq/\(sequence)",
+                        headers: [
+                            HTTPHeader(name: "Authorization", value: "Bearer \(ProcessCluster.adminToken)"),
+                            HTTPHeader(name: "X-Gantry-Client-Token", value: token),
+                        ],
+                        body: Array("{\"value\":\"\(sequence)\"}".utf8)
+                    )
+                    client.close()
+                    if response?.status == 200 {
+                        acknowledged.withLock { $0.append(sequence) }
+                        break
+                    }
+                    attempt += 1
+                    usleep(50_000)
+                }
+            }
+        }
+        writer.start()
+        defer {
+            stop.store(true, ordering: .relaxed)
+            writer.join()
+        }
+        #expect(poll(timeoutMilliseconds: 20_000) { acknowledged.withLock { $0.count >= 20 } ? true : nil } == true)
+        cluster.signal(first, SIGKILL)
+        let survivors = [1, 2, 3].map(UInt64.init).filter { $0 != first }
+        let second = try #require(cluster.waitForLeader(among: survivors), "no new leader after the kill")
+        #expect(second != first)
+        let before = acknowledged.withLock { $0.count }
+        #expect(
+            poll(timeoutMilliseconds: 20_000) { acknowledged.withLock { $0.count >= before + 20 } ? true : nil } == true
+        )
+        stop.store(true, ordering: .relaxed)
+        writer.join()
+        try cluster.start(first)
+        let written = acknowledged.withLock { $0 }
+        let target = try #require(cluster.status(second)?.applied)
+        let caughtUp = poll(timeoutMilliseconds: 20_000) {
+            (cluster.status(first)?.applied ?? 0) >= target ? true : nil
+        }
+        #expect(caughtUp == true, "restarted node did not catch up:\n\(cluster.logTail(first))")
+        for id: UInt64 in [1, 2, 3] {
+            let listed = cluster.request(id, "GET", "/v1/parameters?prefix=seq/&consistency=stale")?.bodyText ?? ""
+            let missing = written.filter { !listed.contains("\"name\":\"seq/\($0)\"") }
+            #expect(missing.isEmpty, "node \(id) lacks acknowledged writes \(missing.prefix(10))")
+        }
+    }
+
+    @Test("a 5-node cluster keeps accepting writes after two kills, including the leader")
+    func fiveNodesSurviveTwoKills() throws {
+        let cluster = try ProcessCluster(size: 5)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        #expect(cluster.put(leader, "five/before", "1") == 200)
+        let other = try #require([1, 2, 3, 4, 5].map(UInt64.init).first { $0 != leader })
+        cluster.signal(leader, SIGKILL)
+        cluster.signal(other, SIGKILL)
+        let survivors = [1, 2, 3, 4, 5].map(UInt64.init).filter { $0 != leader && $0 != other }
+        let next = try #require(cluster.waitForLeader(among: survivors))
+        let landed = poll(timeoutMilliseconds: 10_000) {
+            cluster.put(survivors[0], "five/after", "2") == 200 ? true : nil
+        }
+        #expect(landed == true)
+        for id in survivors {
+            #expect(cluster.get(id, "five/before") == "1")
+            #expect(cluster.get(id, "five/after") == "2")
+        }
+        #expect(survivors.contains(next))
+    }
+
+    @Test("add a node live (learner, then voter), then remove one")
+    func addAndRemove() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        for index in 0..<50 { _ = cluster.put(leader, "pre/\(index)", "v\(index)") }
+        try cluster.addMember(4, join: true)
+        let address = "127.0.0.1:\(cluster.members[4]!.peerPort)"
+        let follower = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        let added = try #require(
+            cluster.request(
+                follower,
+                "POST",
+                "/v1/operator/raft/members",
+                body: "{\"id\":4,\"address\":\"\(address)\"}"
+            )
+        )
+        #expect(added.status == 200, "\(added.bodyText)")
+        try cluster.start(4)
+        let promoted = poll(timeoutMilliseconds: 20_000) { () -> Bool? in
+            let text = cluster.request(leader, "GET", "/v1/operator/raft")?.bodyText ?? ""
+            return text.contains(#""id":4"#) && !text.contains(#""suffrage":"learner""#) ? true : nil
+        }
+        #expect(promoted == true, "node 4 was not promoted:\n\(cluster.logTail(4))")
+        #expect(poll(timeoutMilliseconds: 10_000) { cluster.get(4, "pre/49") } == "v49")
+        let victim = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        let removed = try #require(cluster.request(4, "DELETE", "/v1/operator/raft/members/\(victim)"))
+        #expect(removed.status == 200, "\(removed.bodyText)")
+        cluster.signal(victim, SIGKILL)
+        let members = cluster.request(leader, "GET", "/v1/operator/raft")?.bodyText ?? ""
+        #expect(!members.contains("\"id\":\(victim),"))
+        let remaining = [1, 2, 3, 4].map(UInt64.init).filter { $0 != victim }
+        #expect(cluster.waitForLeader(among: remaining) != nil)
+        let landed = poll(timeoutMilliseconds: 10_000) { cluster.put(4, "post/remove", "ok") == 200 ? true : nil }
+        #expect(landed == true)
+    }
+
+    @Test("leadership transfer to a named follower")
+    func transfer() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        #expect(cluster.put(leader, "t/x", "1") == 200)
+        let target = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        let response = try #require(
+            cluster.request(leader, "POST", "/v1/operator/raft/transfer", body: "{\"to\":\(target)}")
+        )
+        #expect(response.status == 200, "\(response.bodyText)")
+        #expect(cluster.waitForLeader() == target)
+        #expect(cluster.put(target, "t/y", "2") == 200)
+    }
+
+    @Test("partitioned follower: a stale read is marked stale; a linearizable read fails rather than answer")
+    func staleVersusLinearizable() throws {
+        let cluster = try ProcessCluster(size: 3, requestTimeoutMilliseconds: 2000)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        #expect(cluster.put(leader, "p/k", "old") == 200)
+        let isolated = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        #expect(cluster.get(isolated, "p/k") == "old")
+        // Stop both other controllers: the follower is cut off from any quorum but still answers HTTP.
+        let others = [1, 2, 3].map(UInt64.init).filter { $0 != isolated }
+        for id in others { cluster.signal(id, SIGSTOP) }
+        defer { for id in others { cluster.signal(id, SIGCONT) } }
+        usleep(1_500_000)
+        let stale = try #require(cluster.request(isolated, "GET", "/v1/parameters/p/k?consistency=stale"))
+        #expect(stale.status == 200)
+        #expect(stale.header("X-Gantry-Consistency") == "stale")
+        let contact = Int(stale.header("X-Gantry-Last-Contact-Ms") ?? "") ?? -1
+        #expect(contact >= 1000, "last contact \(contact) ms should show the silence")
+        #expect(stale.header("X-Gantry-Applied-Index") != nil)
+        let linearizable = try #require(
+            cluster.request(isolated, "GET", "/v1/parameters/p/k", timeoutMilliseconds: 8000)
+        )
+        #expect(linearizable.status == 503, "a cut-off follower answered a linearizable read: \(linearizable.bodyText)")
+        for id in others { cluster.signal(id, SIGCONT) }
+        let healed = poll(timeoutMilliseconds: 15_000) { cluster.get(isolated, "p/k") }
+        #expect(healed == "old")
+    }
+}
