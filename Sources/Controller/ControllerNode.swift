@@ -171,6 +171,9 @@ package final class ControllerNode: Sendable {
             throw ConfigurationError("cannot start the node loop thread (pthread_create: \(created))")
         }
         running.withLock { $0 = (thread, server, transport, storage) }
+        if let bug = loop.plantedBug {
+            logger.log("WARNING: planted bug '\(bug.rawValue)' is active (GANTRY_PLANTED_BUG); this node is unsafe")
+        }
         logger.log(
             "started: cluster \(configuration.clusterID), peer \(configuration.peerAddress), api \(configuration.apiAddress), "
                 + "term \(opened.state.hardState.term), log \(opened.state.entries.count) entries"

@@ -72,6 +72,10 @@ extension NodeLoop {
         metrics.proposals += 1
         switch node.propose(command.encoded()) {
         case .success(let position):
+            if plantedBug == .acknowledgeOnPropose, case .write = kind {
+                reply(JSON.response(["index": String(position.index), "planted": "ack-on-propose"]))
+                return
+            }
             waiters[position.index] = Waiter(
                 term: position.term,
                 kind: kind,
@@ -247,6 +251,8 @@ extension NodeLoop {
         switch request.read.consistency {
         case .stale:
             reply(serveRead(request, consistency: "stale"))
+        case .linearizable where plantedBug == .localLinearizableReads:
+            reply(serveRead(request, consistency: "linearizable"))
         case .linearizable:
             let context = nextContext
             nextContext += 1

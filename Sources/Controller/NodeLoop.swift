@@ -62,6 +62,8 @@ final class NodeLoop {
     }
 
     let configuration: ControllerConfiguration
+    /// A deliberate bug, for showing that the multi-process checks catch it (never set in production).
+    let plantedBug: PlantedBug?
     let logger: Logger
     let tokens: TokenTable
     let inbox: Inbox
@@ -105,6 +107,7 @@ final class NodeLoop {
         state: StateMachine
     ) {
         self.configuration = configuration
+        self.plantedBug = PlantedBug.fromEnvironment()
         self.logger = logger
         self.tokens = tokens
         self.inbox = inbox
@@ -473,5 +476,19 @@ final class NodeLoop {
     func fatal(_ message: String) -> Never {
         logger.log("FATAL: \(message)")
         exit(70)
+    }
+}
+
+/// Deliberate bugs that the multi-process tests must catch, switched on by `GANTRY_PLANTED_BUG`. They exist only so
+/// that the tests' checks are shown to fail when the property they check is broken.
+enum PlantedBug: String {
+    /// The leader acknowledges a write as soon as it is proposed, before it commits.
+    case acknowledgeOnPropose = "ack-on-propose"
+    /// Linearizable reads are served from local state without confirming leadership (ReadIndex skipped).
+    case localLinearizableReads = "local-linearizable-reads"
+
+    static func fromEnvironment() -> PlantedBug? {
+        guard let raw = getenv("GANTRY_PLANTED_BUG") else { return nil }
+        return PlantedBug(rawValue: String(cString: raw))
     }
 }

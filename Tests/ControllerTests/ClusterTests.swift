@@ -202,4 +202,46 @@ struct ClusterTests {
         let healed = poll(timeoutMilliseconds: 15_000) { cluster.get(isolated, "p/k") }
         #expect(healed == "old")
     }
+
+    // MARK: The checks above catch planted bugs
+
+    @Test("the durability check catches a leader that acknowledges writes before they commit")
+    func durabilityCheckCatchesEarlyAcknowledgement() throws {
+        let cluster = try ProcessCluster(size: 3, requestTimeoutMilliseconds: 1500)
+        cluster.environment = ["GANTRY_PLANTED_BUG=ack-on-propose"]
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        let followers = [1, 2, 3].map(UInt64.init).filter { $0 != leader }
+        // Kill (not stop) the followers so that nothing the leader sends can wait in their socket buffers.
+        for id in followers { cluster.signal(id, SIGKILL) }
+        // Without a quorum these writes cannot commit; the planted bug acknowledges them anyway.
+        let written = (1...5).filter { cluster.put(leader, "seq/\($0)", "\($0)", clientToken: "p-\($0)") == 200 }
+        #expect(written == [1, 2, 3, 4, 5])
+        cluster.signal(leader, SIGKILL)
+        for id in followers { try cluster.start(id) }
+        #expect(cluster.waitForLeader(among: followers) != nil)
+        for id in followers {
+            #expect(cluster.missingAcknowledged(id, written) == written, "the check missed lost writes on node \(id)")
+        }
+    }
+
+    @Test("the partition check catches linearizable reads served without ReadIndex")
+    func partitionCheckCatchesLocalReads() throws {
+        let cluster = try ProcessCluster(size: 3, requestTimeoutMilliseconds: 1500)
+        cluster.environment = ["GANTRY_PLANTED_BUG=local-linearizable-reads"]
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        #expect(cluster.put(leader, "p/k", "old") == 200)
+        let isolated = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        #expect(poll(timeoutMilliseconds: 5000) { cluster.get(isolated, "p/k", stale: true) } == "old")
+        let others = [1, 2, 3].map(UInt64.init).filter { $0 != isolated }
+        for id in others { cluster.signal(id, SIGSTOP) }
+        defer { for id in others { cluster.signal(id, SIGCONT) } }
+        usleep(1_500_000)
+        let read = try #require(cluster.request(isolated, "GET", "/v1/parameters/p/k", timeoutMilliseconds: 8000))
+        // The real test demands 503 here; with the bug the cut-off follower answers.
+        #expect(read.status == 200)
+    }
 }

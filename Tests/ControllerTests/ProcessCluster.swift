@@ -29,6 +29,8 @@ final class ProcessCluster: @unchecked Sendable {
     let heartbeatMilliseconds: Int
     let electionMilliseconds: Int
     let requestTimeoutMilliseconds: Int
+    /// Extra environment for every controller (e.g. a planted bug).
+    var environment: [String] = []
 
     /// Creates `size` founding members (not started).
     init(
@@ -102,7 +104,7 @@ final class ProcessCluster: @unchecked Sendable {
         ]
         if member.join { arguments.append("--join") }
         arguments += extra
-        members[id]!.pid = try spawn(arguments, log: "\(directory)/node\(id).log")
+        members[id]!.pid = try spawn(arguments, log: "\(directory)/node\(id).log", environment: environment)
     }
 
     func startAll() throws {
@@ -196,6 +198,16 @@ final class ProcessCluster: @unchecked Sendable {
         var headers: [HTTPHeader] = []
         if let clientToken { headers.append(HTTPHeader(name: "X-Gantry-Client-Token", value: clientToken)) }
         return request(id, "PUT", "/v1/parameters/\(name)", body: "{\"value\":\"\(value)\"}", headers: headers)?.status
+    }
+
+    /// The acknowledged sequence numbers (written as `seq/<n>`) that member `id` does not hold, read stale after it
+    /// has applied at least `index`. Nil when the node could not be read.
+    func missingAcknowledged(_ id: UInt64, _ written: [Int], appliedAtLeast index: UInt64 = 0) -> [Int]? {
+        guard poll(timeoutMilliseconds: 20_000, { (self.status(id)?.applied ?? 0) >= index ? true : nil }) == true,
+            let response = request(id, "GET", "/v1/parameters?prefix=seq/&consistency=stale"), response.status == 200
+        else { return nil }
+        let listed = response.bodyText
+        return written.filter { find("\"name\":\"seq/\($0)\"", in: listed) == nil }
     }
 
     /// The value of a parameter read through member `id` (nil: not 200).

@@ -19,7 +19,7 @@ extension ProcessCluster {
 }
 
 /// Starts `arguments` with stdout and stderr appended to `log`; returns the PID.
-func spawn(_ arguments: [String], log: String) throws -> pid_t {
+func spawn(_ arguments: [String], log: String, environment extra: [String] = []) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -28,8 +28,12 @@ func spawn(_ arguments: [String], log: String) throws -> pid_t {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     var pid: pid_t = 0
     var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    let result = posix_spawn(&pid, arguments[0], &actions, nil, &argv, environ)
+    var envp: [UnsafeMutablePointer<CChar>?] = (currentEnvironment() + extra).map { strdup($0) } + [nil]
+    defer {
+        for pointer in argv { free(pointer) }
+        for pointer in envp { free(pointer) }
+    }
+    let result = posix_spawn(&pid, arguments[0], &actions, nil, &argv, &envp)
     guard result == 0 else { throw ClusterError("posix_spawn \(arguments[0]) failed: \(result)") }
     return pid
 }
@@ -66,13 +70,7 @@ func run(
     posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_TRUNC, 0o644)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    var environmentStrings: [String] = []
-    var pointer = environ
-    while let entry = pointer.pointee {
-        environmentStrings.append(String(cString: entry))
-        pointer += 1
-    }
-    environmentStrings += extra
+    let environmentStrings = currentEnvironment() + extra
     var envp: [UnsafeMutablePointer<CChar>?] = environmentStrings.map { strdup($0) } + [nil]
     var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     defer {
@@ -175,4 +173,15 @@ final class Thread: @unchecked Sendable {
         thread = nil
         pthread_join(handle, nil)
     }
+}
+
+/// This process's environment as `NAME=value` strings.
+func currentEnvironment() -> [String] {
+    var strings: [String] = []
+    var pointer = environ
+    while let entry = pointer.pointee {
+        strings.append(String(cString: entry))
+        pointer += 1
+    }
+    return strings
 }
