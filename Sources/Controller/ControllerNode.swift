@@ -225,8 +225,13 @@ package final class ControllerNode: Sendable {
             ),
             data: backup.state
         )
+        // Saved as a `Ready` carrying the snapshot, the way a follower installs one from its leader: the log is reset
+        // to the snapshot's position, so the entries appended after it replay on restart.
+        var ready = Raft.Ready()
+        ready.snapshot = snapshot
+        ready.hardState = Raft.HardState(term: snapshot.metadata.last.term, vote: nil, commit: backup.index)
         do {
-            try opened.storage.saveSnapshot(snapshot)
+            try opened.storage.save(ready)
         } catch {
             throw ConfigurationError("--restore: writing the snapshot failed: \(error)")
         }

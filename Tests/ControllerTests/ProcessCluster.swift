@@ -124,6 +124,11 @@ final class ProcessCluster: @unchecked Sendable {
 
     func isRunning(_ id: UInt64) -> Bool { members[id]?.pid != nil }
 
+    /// Kills every process but keeps the directory.
+    func shutdownProcesses() {
+        for id in members.keys where members[id]!.pid != nil { signal(id, SIGKILL) }
+    }
+
     /// Stops every process (SIGCONT first, in case a test stopped one, then SIGKILL) and removes the directory
     /// unless GANTRY_KEEP_TEST_DIRS is set.
     func shutdown() {
