@@ -98,7 +98,8 @@ package final class ControllerNode: Sendable {
                 secret: secret
             ),
             log: { [logger] line in logger.log("peer: \(line)") },
-            deliver: { from, frame in inbox.post(.peer(from: from, frame)) }
+            deliver: { from, frame in inbox.post(.peer(from: from, frame)) },
+            closedByPeer: { peer in inbox.post(.peerClosed(peer)) }
         )
         let boundPeer: UInt16
         do {

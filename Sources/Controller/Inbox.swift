@@ -11,6 +11,8 @@ typealias Reply = @Sendable (HTTPResponse) -> Void
 enum LoopEvent: Sendable {
     /// A frame from a peer.
     case peer(from: UInt64, PeerFrame)
+    /// A peer closed its connection to us (its process likely exited).
+    case peerClosed(UInt64)
     /// A routed API request; `forwardedFrom` is the follower that forwarded it, if any.
     case request(APIRequest, HTTPRequest, forwardedFrom: UInt64?, reply: Reply)
     /// The storage thread finished persisting the outstanding `Ready`.

@@ -154,6 +154,11 @@ final class NodeLoop {
         switch event {
         case .peer(let from, let frame):
             handlePeer(from: from, frame)
+        case .peerClosed(let peer):
+            if peer == knownLeader && role != .leader {
+                logger.log("the leader's (node \(peer)) connection closed; campaigning early if it does not return")
+                node.leaderConnectionLost(peer)
+            }
         case .request(let request, let http, let forwardedFrom, let reply):
             handleRequest(request, http, forwardedFrom: forwardedFrom, reply: reply)
         case .persisted(let seconds, let error):

@@ -293,6 +293,23 @@ extension Raft {
             }
         }
 
+        /// The shell saw the leader's connection close (its process exited: the kernel closed its sockets). Rather
+        /// than wait out the whole election timeout, the node stops defending that leader's lease (§4.2.3) and
+        /// campaigns soon. The followers take turns so that they do not split the vote: the voters other than the
+        /// lost leader, by id, each get a slot of a tenth of the election timeout (plus up to half a slot of random
+        /// delay), so on a network whose round trip is well under a slot the first live follower with an
+        /// up-to-date log wins, and the next one tries only if it did not. A wrong suspicion is harmless:
+        /// elections are always safe, and with pre-vote the other nodes, still hearing from a live leader, refuse
+        /// the pre-vote, so the leader's term is not disturbed; its next heartbeat ends the episode.
+        package mutating func leaderConnectionLost(_ peer: NodeID) {
+            guard haltReason == nil, role == .follower, leader == peer, isPromotable else { return }
+            let slot = max(1, options.electionTimeout / 10)
+            let rank = configuration.voters.filter { $0 != peer }.sorted().firstIndex(of: id) ?? 0
+            let delay = rank * slot + Int(random.next() % UInt64(max(1, slot / 2)))
+            electionElapsed = max(electionElapsed, options.electionTimeout)
+            randomizedElectionTimeout = min(randomizedElectionTimeout, electionElapsed + 1 + delay)
+        }
+
         mutating func tickLeader() {
             heartbeatElapsed += 1
             electionElapsed += 1

@@ -158,3 +158,69 @@ struct LivenessTests {
         #expect(silent.vote == 3)
     }
 }
+
+/// The shell's hint that the leader's process is gone (its connection closed).
+@Suite("Early campaign when the leader's connection closes")
+struct LeaderConnectionLostTests {
+    @Test(
+        "followers told the leader's connection closed elect a new leader within a fifth of the election timeout, without splitting the vote",
+        arguments: 1...20 as ClosedRange<UInt64>
+    )
+    func fastFailover(seed: UInt64) {
+        var options = Raft.Options()
+        options.electionTimeout = 100
+        var cluster = Cluster(options: options, seed: seed)
+        cluster.elect(1)
+        cluster.commit([1])
+        cluster.crash(1)
+        for id: Raft.NodeID in [2, 3] { cluster.servers[id]!.node.leaderConnectionLost(1) }
+        let budget = cluster.options.electionTimeout / 5 + 2
+        var ticks = 0
+        while ticks < budget && cluster.leader.map({ $0 == 1 }) != false {
+            cluster.tick([2, 3])
+            ticks += 1
+        }
+        let leader = cluster.leader
+        #expect(leader == 2 || leader == 3, "no new leader after \(ticks) ticks")
+        #expect(ticks <= budget)
+        #expect(cluster.leadersByTerm.values.allSatisfy { $0.count == 1 })
+        #expect(cluster[2].term == 2 && cluster[3].term == 2, "one election round, no split vote")
+    }
+
+    @Test("when the first follower in turn is down too, the next one takes over within its slot (5 nodes)")
+    func nextInTurn() {
+        var options = Raft.Options()
+        options.electionTimeout = 100
+        var cluster = Cluster(voters: [1, 2, 3, 4, 5], options: options)
+        cluster.elect(1)
+        cluster.commit([1])
+        cluster.crash(1)
+        cluster.crash(2)
+        for id: Raft.NodeID in [3, 4, 5] { cluster.servers[id]!.node.leaderConnectionLost(1) }
+        cluster.tick([3, 4, 5], times: 2 * (options.electionTimeout / 10) + 2)
+        #expect(cluster.leader == 3)
+    }
+
+    @Test("a wrong suspicion does not disturb a live leader: the others refuse the pre-vote, the term stays")
+    func wrongSuspicionIsHarmless() {
+        var cluster = Cluster()
+        cluster.elect(1)
+        cluster.commit([1])
+        cluster.servers[3]!.node.leaderConnectionLost(1)
+        cluster.tick(times: cluster.options.electionTimeout / 5 + 2)
+        #expect(cluster.leader == 1)
+        for id in cluster.ids { #expect(cluster[id].term == 1) }
+        cluster.commit([2])
+        #expect(cluster.servers[3]!.state == [1, 2])
+    }
+
+    @Test("the hint is ignored unless it names this follower's current leader")
+    func ignoredForOthers() {
+        var cluster = Cluster()
+        cluster.elect(1)
+        cluster.servers[3]!.node.leaderConnectionLost(2)
+        cluster.servers[1]!.node.leaderConnectionLost(1)
+        cluster.tick([3], times: cluster.options.electionTimeout / 5 + 2)
+        #expect(!cluster.transcript.contains { $0.from == 3 && $0.voteRequest != nil })
+    }
+}

@@ -56,6 +56,8 @@ final class InboundServer: Sendable {
     let context: TransportContext
     /// Called on a reader thread for each frame, in the order the connection carried them.
     let deliver: @Sendable (UInt64, PeerFrame) -> Void
+    /// Told when an authenticated peer closes its connection (end of stream: typically its process exited).
+    let closedByPeer: @Sendable (UInt64) -> Void
     /// The listening socket.
     let listener: Int32
     /// Written once by `stop()` and never drained: every thread polls it and sees it readable from then on.
@@ -67,11 +69,13 @@ final class InboundServer: Sendable {
     init(
         listener: Int32,
         context: TransportContext,
-        deliver: @escaping @Sendable (UInt64, PeerFrame) -> Void
+        deliver: @escaping @Sendable (UInt64, PeerFrame) -> Void,
+        closedByPeer: @escaping @Sendable (UInt64) -> Void
     ) throws(PeerTransportError) {
         self.listener = listener
         self.context = context
         self.deliver = deliver
+        self.closedByPeer = closedByPeer
         self.stopSignal = try PeerSocket.eventFD()
     }
 
@@ -273,8 +277,10 @@ final class InboundServer: Sendable {
                 if let frame { deliver(peer, frame) }
             } catch {
                 switch error {
-                case .interrupted, .closedByPeer:
+                case .interrupted:
                     break
+                case .closedByPeer:
+                    closedByPeer(peer)
                 default:
                     context.log("closing connection from node \(peer) at \(connection.address): \(error)")
                 }

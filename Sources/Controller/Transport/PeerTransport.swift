@@ -89,17 +89,20 @@ package final class PeerTransport: Sendable {
     let context: TransportContext
     /// See `init`.
     let deliver: @Sendable (UInt64, PeerFrame) -> Void
+    let closedByPeer: @Sendable (UInt64) -> Void
     /// See `State`.
     let state = Mutex(State())
     /// Frames `send` dropped because their peer was unknown (or the transport stopped).
     let unknownPeerDrops = Atomic<Int>(0)
 
     /// A transport for `configuration`; nothing is opened until `start()`. `log` receives refusals and failures;
-    /// `deliver` is called on a reader thread with each frame and the authenticated node id it came from.
+    /// `deliver` is called on a reader thread with each frame and the authenticated node id it came from;
+    /// `closedByPeer` when an authenticated peer ends its connection (end of stream, as when its process exits).
     package init(
         configuration: Configuration,
         log: @escaping @Sendable (String) -> Void,
-        deliver: @escaping @Sendable (UInt64, PeerFrame) -> Void
+        deliver: @escaping @Sendable (UInt64, PeerFrame) -> Void,
+        closedByPeer: @escaping @Sendable (UInt64) -> Void = { _ in }
     ) {
         precondition(configuration.maxQueuedFrames > 0, "PeerTransport: maxQueuedFrames must be positive")
         precondition(
@@ -120,6 +123,7 @@ package final class PeerTransport: Sendable {
             log: log
         )
         self.deliver = deliver
+        self.closedByPeer = closedByPeer
     }
 
     deinit {
@@ -135,7 +139,12 @@ package final class PeerTransport: Sendable {
             let (listener, port) = try PeerSocket.listen(host: configuration.host, port: configuration.port)
             let server: InboundServer
             do throws(PeerTransportError) {
-                server = try InboundServer(listener: listener, context: context, deliver: deliver)
+                server = try InboundServer(
+                    listener: listener,
+                    context: context,
+                    deliver: deliver,
+                    closedByPeer: closedByPeer
+                )
             } catch {
                 PeerSocket.close(listener)
                 throw error
