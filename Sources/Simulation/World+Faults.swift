@@ -158,14 +158,18 @@ extension World {
             var candidates = liveSlots
             candidates.shuffle(using: &random)
             for slot in candidates.prefix(Int(victims)) {
+                let crashedID = nodes[slot].id
                 crash(slot)
                 queue.push(.restart(node: slot), at: now + ticks(uniform(2...40)))
+                try noticeConnectionLost(crashedID)
             }
         case 9:
             guard let leader = leaderSlot else { return }
-            trace("fault: kill leader n\(nodes[leader].id)")
+            let leaderID = nodes[leader].id
+            trace("fault: kill leader n\(leaderID)")
             crash(leader)
             queue.push(.restart(node: leader), at: now + ticks(uniform(2...40)))
+            try noticeConnectionLost(leaderID)
         case 10, 11:
             guard let leader = leaderSlot, let raft = nodes[leader].raft else { return }
             if choice == 10 {
@@ -179,6 +183,15 @@ extension World {
                 trace("fault: transfer leadership n\(raft.id) -> n\(target): \(result)")
             }
             try pump(leader)
+        case 12:
+            // A connection to a live leader resets: its follower wrongly suspects it died (see
+            // `Raft.Node.leaderConnectionLost`); pre-vote must keep this from disturbing the leader.
+            guard let slot = pick(liveSlots), let raft = nodes[slot].raft, raft.role == .follower,
+                let leader = raft.leader
+            else { return }
+            trace("fault: n\(raft.id) wrongly suspects its leader n\(leader) died")
+            nodes[slot].raft!.leaderConnectionLost(leader)
+            try pump(slot)
         case 13:
             // The machine under a node dies during one of its next disk calls: unsynced data is lost or torn.
             guard let slot = pick(liveSlots) else { return }
@@ -285,5 +298,14 @@ extension World {
             }
         }
         return ""
+    }
+
+    /// Like a kernel closing a dead process's sockets: most of `crashedID`'s followers notice at once (some do not,
+    /// as when a machine, not a process, dies).
+    mutating func noticeConnectionLost(_ crashedID: Raft.NodeID) throws(Violation) {
+        for slot in liveSlots where nodes[slot].raft?.leader == crashedID && percent(70) {
+            nodes[slot].raft!.leaderConnectionLost(crashedID)
+            try pump(slot)
+        }
     }
 }
