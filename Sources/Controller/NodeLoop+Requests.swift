@@ -178,6 +178,7 @@ extension NodeLoop {
             body: http.body
         )
         forwards[id] = Forward(
+            leader: leader,
             reply: reply,
             deadline: Clock.monotonicMilliseconds() + Int64(configuration.requestTimeoutMilliseconds),
             answer: nil

@@ -48,6 +48,8 @@ final class NodeLoop {
 
     /// A request this follower forwarded to the leader.
     struct Forward {
+        /// The leader it was sent to.
+        var leader: UInt64
         var reply: Reply
         var deadline: Int64
         /// Set once the answer arrived and names an index this node must apply before replying.
@@ -155,6 +157,7 @@ final class NodeLoop {
         case .peer(let from, let frame):
             handlePeer(from: from, frame)
         case .peerClosed(let peer):
+            failForwards { $0 == peer }
             if peer == knownLeader && role != .leader {
                 logger.log("the leader's (node \(peer)) connection closed; campaigning early if it does not return")
                 node.leaderConnectionLost(peer)
@@ -266,8 +269,11 @@ final class NodeLoop {
                 "leader is now \(soft.leader.map { "node \($0)" } ?? "unknown") (term \(node.term), role \(soft.role))"
             )
         }
+        let leaderChanged = soft.leader != knownLeader
         knownLeader = soft.leader
         role = soft.role
+        failForwards { $0 != soft.leader }
+        if leaderChanged && soft.leader != nil { reissueReads() }
         if soft.role == .leader { lastLeaderContact = nil }
         for transfer in transfers where soft.leader == transfer.target {
             transfer.reply(JSON.response(["leader": transfer.target]))
@@ -462,6 +468,31 @@ final class NodeLoop {
             )
         }
         transfers.removeAll { $0.deadline <= now }
+    }
+
+    /// Fails the forwarded requests still waiting on a leader that `lost` selects (its connection closed, or
+    /// another node leads now), so clients retry at once rather than wait out the timeout. Answers already received
+    /// (waiting only for the local apply) are kept.
+    func failForwards(_ lost: (UInt64) -> Bool) {
+        for (id, forward) in forwards where forward.answer == nil && lost(forward.leader) {
+            forwards[id] = nil
+            forward.reply(
+                APIError.unavailable(
+                    "the leader (node \(forward.leader)) went away before answering; the write may or may not have been applied: retry with the same X-Gantry-Client-Token"
+                ).response
+            )
+        }
+    }
+
+    /// Asks the new leader again for the read index of every linearizable read still waiting for one: the old
+    /// leader may never answer. Reads are idempotent, so asking twice is harmless.
+    func reissueReads() {
+        for (context, read) in reads where read.index == nil {
+            if case .failure(let refusal) = node.requestRead(context: context) {
+                reads[context] = nil
+                read.reply(refused(refusal))
+            }
+        }
     }
 
     func failEverything(_ error: APIError) {
