@@ -275,6 +275,70 @@ struct ClusterTests {
         #expect(cluster.missingAcknowledged(lagging, Array(1...600), appliedAtLeast: target) == [])
     }
 
+    @Test("a blocking read on a follower returns as soon as a later write is applied there, or when the wait ends")
+    func blockingRead() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        #expect(cluster.put(leader, "watch/a", "1") == 200)
+        let follower = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        let first = try #require(cluster.request(follower, "GET", "/v1/parameters?prefix=watch/"))
+        let index = try #require(first.header("X-Gantry-Applied-Index").flatMap { UInt64($0) })
+        // Nothing changes: the read waits out its 300 ms and answers with the same index.
+        let started = monotonicMilliseconds()
+        let idle = try #require(
+            cluster.request(follower, "GET", "/v1/parameters?prefix=watch/&index=\(index)&wait=300ms")
+        )
+        #expect(monotonicMilliseconds() - started >= 250)
+        #expect(idle.header("X-Gantry-Applied-Index") == String(index))
+        // A write lands while the read blocks: it returns with it, long before its 20 s wait.
+        let apiPort = cluster.members[leader]!.apiPort
+        let writer = Thread {
+            usleep(300_000)
+            let client = HTTPClient(host: "127.0.0.1", port: apiPort, timeoutMilliseconds: 5000)
+            _ = try? client.send(
+                method: "PUT",
+                target: "/v1/parameters/watch/b",
+                headers: [HTTPHeader(name: "Authorization", value: "Bearer \(ProcessCluster.adminToken)")],
+                body: Array(#"{"value":"2"}"#.utf8)
+            )
+            client.close()
+        }
+        writer.start()
+        defer { writer.join() }
+        let blockedAt = monotonicMilliseconds()
+        let woken = try #require(
+            cluster.request(
+                follower,
+                "GET",
+                "/v1/parameters?prefix=watch/&index=\(index)&wait=20s&consistency=stale",
+                timeoutMilliseconds: 25_000
+            )
+        )
+        let waited = monotonicMilliseconds() - blockedAt
+        #expect(waited < 10_000, "the blocking read waited \(waited) ms")
+        #expect((woken.header("X-Gantry-Applied-Index").flatMap { UInt64($0) } ?? 0) > index)
+        #expect(woken.bodyText.contains("watch/b"))
+    }
+
+    @Test("with no quorum a write is refused with 503, Retry-After and a JSON error")
+    func noQuorum() throws {
+        let cluster = try ProcessCluster(size: 3, requestTimeoutMilliseconds: 1500)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        let survivor = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        for id in [1, 2, 3].map(UInt64.init) where id != survivor { cluster.signal(id, SIGKILL) }
+        let response = try #require(
+            cluster.request(survivor, "PUT", "/v1/parameters/q/x", body: #"{"value":"1"}"#, timeoutMilliseconds: 8000)
+        )
+        #expect(response.status == 503)
+        #expect(response.header("Retry-After") != nil)
+        #expect(response.header("Content-Type") == "application/json")
+        #expect(response.bodyText.hasPrefix(#"{"error":{"#), "\(response.bodyText)")
+    }
+
     // MARK: The checks above catch planted bugs
 
     @Test("the durability check catches a leader that acknowledges writes before they commit")
