@@ -18,6 +18,21 @@ let usage = """
           fdatasync rate of the same disk. PATH defaults to ./.bench-storage (on the disk under test).
       storage-crash-child --dir PATH
           Internal: appends forever with group commit, printing each durable index (for the SIGKILL test).
+      http-load --system gantry|etcd --endpoints HOST:PORT[,...] [--clients N] [--duration-seconds S]
+                [--warmup-seconds S] [--value-bytes B] [--keys K] [--token T] [--target leader|all]
+                [--request-timeout-ms MS] [--json]
+          Closed-loop writes over HTTP/1.1 keep-alive: N client threads, each writing a B-byte value to a random
+          one of K keys and waiting for the acknowledgement. --target leader (default) sends every write to the
+          node that says it leads; all spreads the clients over the endpoints. Prints writes/s, p50/p99/max
+          latency and errors (defaults: 1 client, 10 s + 2 s warm-up, 1024 B, 1000 keys).
+      failover --system gantry|etcd --endpoints HOST:PORT,... --pid-files FILE,... [--kills N] [--clients N]
+               [--token T] [--fault kill|stop] [--request-timeout-ms MS] [--pause-ms MS] [--ready-timeout-seconds S]
+               [--json]
+          Under a steady write load (default 4 clients over all endpoints), N times (default 20): kill -9 the
+          leader (its PID from the PID file listed at the same position as its endpoint), measure the time to the
+          next acknowledged write, restart it with the same command line (from /proc), update its PID file, wait
+          until it rejoins. Prints p50 and max of the gaps. --fault stop freezes the leader (SIGSTOP) instead and
+          kills it after the gap, so no closed socket tells the followers; they must wait out the election timeout.
     """
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -80,6 +95,10 @@ case "storage-crash-child":
         exit(2)
     }
     StorageCrashChild.run(directory: directory)
+case "http-load":
+    HTTPLoad.run(BenchOptions(arguments: arguments, command: benchmark))
+case "failover":
+    Failover.run(BenchOptions(arguments: arguments, command: benchmark))
 default:
     printError("gantry-bench: unknown benchmark '\(benchmark)'; run 'gantry-bench --help'")
     exit(2)
