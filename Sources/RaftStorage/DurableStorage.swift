@@ -86,7 +86,10 @@ package final class DurableStorage {
         try releaseOldData()
     }
 
-    func releaseOldData() throws(StorageError) {
+    /// Deletes snapshots beyond the retained count and the log segments every kept snapshot covers. With
+    /// `SnapshotStore.save` run elsewhere first, this is `saveSnapshot` in two steps: the long file write need not
+    /// hold up the log.
+    package func releaseOldData() throws(StorageError) {
         let oldestKept = try snapshots.retain(options.retainedSnapshots)
         try wal.release(through: oldestKept)
     }
