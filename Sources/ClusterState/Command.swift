@@ -31,6 +31,8 @@ package struct Command: Sendable, Equatable {
         case setMemberAddress(id: UInt64, address: String)
         /// Forgets the peer address of a controller that left the cluster.
         case removeMemberAddress(id: UInt64)
+        /// A write to the orchestrator's domain (clusters, task definitions, …).
+        case domain(DomainEnvelope)
     }
 }
 
@@ -68,6 +70,8 @@ package enum CommandResult: Sendable, Equatable {
     case memberAddressUpdated(id: UInt64)
     /// The command breaks a rule; nothing changed. `field` names the offending field.
     case rejected(field: String, reason: String)
+    /// A domain command's result.
+    case domain(DomainResult)
 }
 
 /// One-byte tags of `Command.Action`. Never renumber: these bytes are in logs and snapshots.
@@ -76,6 +80,7 @@ private enum ActionTag: UInt8 {
     case deleteParameter = 2
     case setMemberAddress = 3
     case removeMemberAddress = 4
+    case domain = 5
 }
 
 /// One-byte tags of `CommandResult`.
@@ -86,6 +91,7 @@ private enum ResultTag: UInt8 {
     case parameterNotFound = 4
     case memberAddressUpdated = 5
     case rejected = 6
+    case domain = 7
 }
 
 extension ByteWriter {
@@ -141,6 +147,9 @@ extension Command: WireCodable {
         case .removeMemberAddress(let id):
             writer.writeUInt8(ActionTag.removeMemberAddress.rawValue)
             writer.writeVarUInt(id)
+        case .domain(let envelope):
+            writer.writeUInt8(ActionTag.domain.rawValue)
+            writer.writeBytes(CanonicalJSON.encode(envelope))
         }
     }
 
@@ -170,6 +179,9 @@ extension Command: WireCodable {
             action = .setMemberAddress(id: id, address: address)
         case .removeMemberAddress:
             action = .removeMemberAddress(id: try reader.readVarUInt(field: "removeMemberAddress.id"))
+        case .domain:
+            let bytes = try reader.readBytes(limit: 16 << 20, field: "domain.command")
+            action = .domain(try CanonicalJSON.decode(DomainEnvelope.self, from: bytes))
         }
         self.init(clientToken: token, time: time, action: action)
     }
@@ -202,6 +214,9 @@ extension CommandResult: WireCodable {
             writer.writeUInt8(ResultTag.rejected.rawValue)
             writer.writeString(field)
             writer.writeString(reason)
+        case .domain(let result):
+            writer.writeUInt8(ResultTag.domain.rawValue)
+            writer.writeBytes(CanonicalJSON.encode(result))
         }
     }
 
@@ -232,6 +247,9 @@ extension CommandResult: WireCodable {
         case .rejected:
             let field = try reader.readString(limit: limit, field: "rejected.field")
             self = .rejected(field: field, reason: try reader.readString(limit: limit, field: "rejected.reason"))
+        case .domain:
+            let bytes = try reader.readBytes(limit: 16 << 20, field: "domain.result")
+            self = .domain(try CanonicalJSON.decode(DomainResult.self, from: bytes))
         }
     }
 }

@@ -9,7 +9,7 @@ extension StateMachine: Equatable {
 
 extension StateMachine {
     /// The first byte of every state snapshot; bump when the layout changes.
-    static let snapshotFormat: UInt8 = 1
+    static let snapshotFormat: UInt8 = 2
 
     /// The whole state as bytes, canonical (sorted), so equal states give equal snapshots.
     package func snapshot() -> [UInt8] {
@@ -39,6 +39,7 @@ extension StateMachine {
             writer.writeUInt64(UInt64(bitPattern: record.time))
             record.result.encode(into: &writer)
         }
+        writer.writeBytes(CanonicalJSON.encode(domain))
         return writer.bytes
     }
 
@@ -46,7 +47,7 @@ extension StateMachine {
     package static func restore(_ bytes: [UInt8]) throws(WireError) -> StateMachine {
         var reader = ByteReader(bytes[...])
         let format = try reader.readUInt8(field: "snapshot.format")
-        guard format == snapshotFormat else {
+        guard format == snapshotFormat || format == 1 else {
             throw .invalid("state snapshot format \(format) is not supported (expected \(snapshotFormat))")
         }
         var state = StateMachine()
@@ -81,6 +82,10 @@ extension StateMachine {
             let time = Int64(bitPattern: try reader.readUInt64(field: "token.time"))
             let result = try CommandResult(from: &reader)
             state.remember(TokenRecord(token: token, time: time, result: result))
+        }
+        if format >= 2 {
+            let domainBytes = try reader.readBytes(limit: 1 << 30, field: "snapshot.domain")
+            state.domain = try CanonicalJSON.decode(Domain.self, from: domainBytes)
         }
         try reader.requireAtEnd()
         return state

@@ -54,6 +54,8 @@ package struct StateMachine: Sendable {
 
     /// Parameters by name.
     package internal(set) var parameters: [String: Parameter] = [:]
+    /// The orchestrator's domain: clusters, task definitions, …
+    package internal(set) var domain = Domain()
     /// Peer addresses of controllers by node id, as recorded through the log.
     package internal(set) var memberAddresses: [UInt64: String] = [:]
     /// The index of the last applied entry (commands and other entries alike).
@@ -144,6 +146,9 @@ package struct StateMachine: Sendable {
         case .removeMemberAddress(let id):
             memberAddresses[id] = nil
             return .memberAddressUpdated(id: id)
+        case .domain(let envelope):
+            let context = Domain.Context(time: command.time, arnPrefix: envelope.arnPrefix)
+            return .domain(domain.apply(envelope.command, context: context))
         }
     }
 

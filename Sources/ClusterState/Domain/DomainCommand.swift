@@ -1,0 +1,65 @@
+/// A domain write, carried inside `Command.Action.domain` together with the ARN prefix the leader stamps.
+package enum DomainCommand: Sendable, Equatable, Codable {
+    /// CreateCluster.
+    case createCluster(name: String, tags: [Tag])
+    /// DeleteCluster (refused while it has services, instances or tasks).
+    case deleteCluster(name: String)
+    /// RegisterTaskDefinition (the spec, tags included, is validated again in apply).
+    case registerTaskDefinition(spec: TaskDefinitionSpec)
+    /// DeregisterTaskDefinition: ACTIVE → INACTIVE.
+    case deregisterTaskDefinition(family: String, revision: Int)
+    /// DeleteTaskDefinitions: only INACTIVE revisions.
+    case deleteTaskDefinition(family: String, revision: Int)
+    /// RegisterContainerInstance (by an agent); the leader assigns the id.
+    case registerContainerInstance(cluster: String, registration: InstanceRegistration)
+    /// DeregisterContainerInstance: the instance becomes INACTIVE.
+    case deregisterContainerInstance(cluster: String, id: String, force: Bool)
+    /// UpdateContainerInstancesState: ACTIVE ⇄ DRAINING.
+    case updateContainerInstanceState(cluster: String, id: String, status: String)
+    /// PutAttributes on container instances (targetId names the instance).
+    case putAttributes(cluster: String, attributes: [Attribute])
+    /// DeleteAttributes from container instances.
+    case deleteAttributes(cluster: String, attributes: [Attribute])
+
+    /// The command with the ids the leader assigns filled in by `make` (registrations without an id).
+    package func fillingIDs(_ make: () -> String) -> DomainCommand {
+        switch self {
+        case .registerContainerInstance(let cluster, var registration) where registration.id == nil:
+            registration.id = make()
+            return .registerContainerInstance(cluster: cluster, registration: registration)
+        default:
+            return self
+        }
+    }
+}
+
+/// A domain command with what apply needs from the leader: the ARN prefix
+/// (`arn:gantry:ecs:<region>:<account>`), so ARNs are the same on every node.
+package struct DomainEnvelope: Sendable, Equatable, Codable {
+    /// `arn:gantry:ecs:<region>:<account>`.
+    package var arnPrefix: String
+    /// The command.
+    package var command: DomainCommand
+
+    /// Creates an envelope.
+    package init(arnPrefix: String, command: DomainCommand) {
+        self.arnPrefix = arnPrefix
+        self.command = command
+    }
+}
+
+/// What a domain command produced.
+package enum DomainResult: Sendable, Equatable, Codable {
+    /// The cluster as it now stands.
+    case cluster(Cluster)
+    /// A deleted cluster, as it was.
+    case clusterDeleted(Cluster)
+    /// The task definition revision as it now stands (registered, deregistered or deleted).
+    case taskDefinition(TaskDefinitionRecord)
+    /// The container instance as it now stands.
+    case containerInstance(ContainerInstance)
+    /// Attributes put or deleted.
+    case attributes([Attribute])
+    /// Nothing changed: `status` 400/404/409 with a code, a message and the field at fault.
+    case refused(status: Int, code: String, message: String, field: String?)
+}

@@ -1,0 +1,75 @@
+/// A resource tag, as ECS spells it.
+package struct Tag: Sendable, Equatable, Codable, Hashable {
+    /// 1 to 128 characters.
+    package var key: String
+    /// 0 to 256 characters.
+    package var value: String
+
+    /// Creates a tag.
+    package init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A cluster: the namespace for container instances, services and tasks.
+package struct Cluster: Sendable, Equatable, Codable {
+    /// `arn:gantry:ecs:<region>:<account>:cluster/<name>`.
+    package var clusterArn: String
+    /// 1 to 255 letters, digits, `-` and `_`.
+    package var clusterName: String
+    /// ACTIVE (clusters are deleted outright once empty).
+    package var status: String
+    /// Tags.
+    package var tags: [Tag]
+    /// Leader time of creation, ms since the epoch.
+    package var createdAt: Int64
+    /// Leader time of the last change.
+    package var updatedAt: Int64
+}
+
+/// One revision of a task definition family. Immutable once registered except for its status.
+package struct TaskDefinitionRecord: Sendable, Equatable, Codable {
+    /// `arn:gantry:ecs:<region>:<account>:task-definition/<family>:<revision>`.
+    package var taskDefinitionArn: String
+    /// The family.
+    package var family: String
+    /// 1, 2, 3… per family, never reused.
+    package var revision: Int
+    /// ACTIVE, or INACTIVE once deregistered (still describable, not usable for new tasks or services).
+    package var status: String
+    /// The registered definition (validated and normalized).
+    package var spec: TaskDefinitionSpec
+    /// Leader time of registration.
+    package var registeredAt: Int64
+    /// Leader time of deregistration.
+    package var deregisteredAt: Int64?
+}
+
+/// The family's bookkeeping: revisions and the next number.
+package struct TaskDefinitionFamily: Sendable, Equatable, Codable {
+    /// The family name.
+    package var name: String
+    /// Revisions that still exist, by number.
+    package var revisions: [Int: TaskDefinitionRecord]
+    /// The highest revision ever registered (numbers are never reused, even after deletes).
+    package var lastRevision: Int
+
+    /// The newest ACTIVE revision.
+    package var latestActive: TaskDefinitionRecord? {
+        revisions.values.filter { $0.status == "ACTIVE" }.max { $0.revision < $1.revision }
+    }
+}
+
+/// The orchestrator's replicated domain state. Pure data plus `apply`.
+package struct Domain: Sendable, Equatable, Codable {
+    /// Clusters by name.
+    package var clusters: [String: Cluster] = [:]
+    /// Task definition families by name.
+    package var families: [String: TaskDefinitionFamily] = [:]
+    /// Container instances by id (ACTIVE, DRAINING and INACTIVE ones).
+    package var instances: [String: ContainerInstance] = [:]
+
+    /// An empty domain.
+    package init() {}
+}
