@@ -26,11 +26,15 @@ package enum Operation: Sendable, Equatable {
     case getParameter(name: String, revealSecret: Bool)
     /// `GET /v1/parameters?prefix=`.
     case listParameters(prefix: String)
+    /// A replicated domain write (clusters, task definitions, …); the leader adds the ARN prefix and the time.
+    case domainWrite(clientToken: String?, command: DomainCommand)
+    /// A domain read.
+    case domainRead(DomainQuery)
 
     /// Whether the operation reads replicated state (and so honours the read options).
     package var readsState: Bool {
         switch self {
-        case .getParameter, .listParameters: return true
+        case .getParameter, .listParameters, .domainRead: return true
         default: return false
         }
     }
@@ -72,4 +76,72 @@ package struct APIRequest: Sendable, Equatable {
     package var route: String
     /// The name of the token that authorized it (nil for open routes).
     package var principal: String?
+}
+
+/// One page of a list: at most `maxResults` items after the item named by `nextToken`.
+package struct Page: Sendable, Equatable {
+    /// 1 to 100.
+    package var maxResults: Int
+    /// The opaque token a previous page returned (hex of the last key it listed).
+    package var nextToken: String?
+
+    /// Creates a page request.
+    package init(maxResults: Int = 100, nextToken: String? = nil) {
+        self.maxResults = maxResults
+        self.nextToken = nextToken
+    }
+
+    /// The keys of this page out of `keys` (sorted), and the token of the next page if more remain.
+    package func slice(_ keys: [String]) -> (keys: [String], nextToken: String?) {
+        var remaining = keys[...]
+        if let token = nextToken, let after = Page.decodeToken(token) {
+            remaining = keys[(keys.firstIndex { $0 > after } ?? keys.endIndex)...]
+        }
+        let page = Array(remaining.prefix(maxResults))
+        let next = remaining.count > maxResults ? page.last.map(Page.encodeToken) : nil
+        return (page, next)
+    }
+
+    package static func encodeToken(_ key: String) -> String {
+        key.utf8.map { byte in
+            let digits = String(byte, radix: 16)
+            return digits.count == 1 ? "0" + digits : digits
+        }.joined()
+    }
+
+    /// The key inside a token, or nil when it is not one of ours.
+    package static func decodeToken(_ token: String) -> String? {
+        let bytes = Array(token.utf8)
+        guard bytes.count.isMultiple(of: 2) else { return nil }
+        var decoded: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            guard let value = UInt8(String(decoding: bytes[index..<index + 2], as: UTF8.self), radix: 16) else {
+                return nil
+            }
+            decoded.append(value)
+            index += 2
+        }
+        return String(validating: decoded, as: UTF8.self)
+    }
+}
+
+/// A read of the domain.
+package enum DomainQuery: Sendable, Equatable {
+    /// `GET /v1/clusters`.
+    case listClusters(Page)
+    /// `GET /v1/clusters/{name}`.
+    case describeCluster(String)
+    /// `GET /v1/task-definitions`.
+    case listTaskDefinitions(familyPrefix: String?, status: String?, descending: Bool, page: Page)
+    /// `GET /v1/task-definitions/{family | family:revision | ARN}`.
+    case describeTaskDefinition(String)
+    /// `GET /v1/task-definition-families`.
+    case listTaskDefinitionFamilies(familyPrefix: String?, status: String?, page: Page)
+    /// `GET /v1/clusters/{cluster}/container-instances`.
+    case listContainerInstances(cluster: String, status: String?, page: Page)
+    /// `GET /v1/clusters/{cluster}/container-instances/{id}`.
+    case describeContainerInstance(cluster: String, id: String)
+    /// `GET /v1/clusters/{cluster}/attributes`.
+    case listAttributes(cluster: String, name: String?, value: String?)
 }

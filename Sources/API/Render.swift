@@ -61,6 +61,8 @@ package enum Render {
             return JSON.response(Updated(id: id, index: index))
         case .rejected(let field, let reason):
             return APIError.invalid(field, reason).response
+        case .domain(let result):
+            return DomainRender.result(result, index: index)
         }
     }
 

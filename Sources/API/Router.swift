@@ -50,6 +50,8 @@ package enum Router {
             return try routeOperator(method, rest, path, context, made)
         case (_, "parameters"):
             return try routeParameters(method, rest, path, query, context, made)
+        case (_, "clusters"), (_, "task-definitions"), (_, "task-definition-families"):
+            return try routeDomain(method, rest, path, query, context, made)
         default:
             throw notFound(method, path)
         }

@@ -40,6 +40,10 @@ package struct ControllerConfiguration: Sendable, Equatable {
     package var maxConnections = 4096
     /// How long a write or linearizable read may wait for the cluster before a 503, in milliseconds.
     package var requestTimeoutMilliseconds = 10_000
+    /// The region in resource ARNs (`arn:gantry:ecs:<region>:<account>:…`).
+    package var region = "local"
+    /// The 12-digit account in resource ARNs.
+    package var account = "000000000000"
     /// A backup file to initialize an empty data directory from (restore).
     package var restoreFrom: String?
 
@@ -63,6 +67,8 @@ package struct ControllerConfiguration: Sendable, Equatable {
         var maxBodyBytes: Int?
         var maxConnections: Int?
         var requestTimeoutMs: Int?
+        var region: String?
+        var account: String?
     }
 
     /// Fills fields from a config file's JSON.
@@ -91,6 +97,8 @@ package struct ControllerConfiguration: Sendable, Equatable {
         if let value = file.maxBodyBytes { maxBodyBytes = value }
         if let value = file.maxConnections { maxConnections = value }
         if let value = file.requestTimeoutMs { requestTimeoutMilliseconds = value }
+        if let value = file.region { region = value }
+        if let value = file.account { account = value }
     }
 
     /// Parses `{"1": "host:port", ...}` into ids → addresses.
@@ -184,7 +192,25 @@ package struct ControllerConfiguration: Sendable, Equatable {
         guard requestTimeoutMilliseconds >= 100 else {
             throw ConfigurationError("requestTimeoutMs must be at least 100")
         }
+        let regionValid = region.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "-")
+        }
+        guard (1...32).contains(region.utf8.count), regionValid else {
+            throw ConfigurationError(
+                "region (--region) must be 1 to 32 lowercase letters, digits or '-', got '\(region)'"
+            )
+        }
+        guard account.utf8.count == 12,
+            account.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else {
+            throw ConfigurationError("account (--account) must be 12 digits, got '\(account)'")
+        }
     }
+
+    /// The prefix of every resource ARN: `arn:gantry:ecs:<region>:<account>`.
+    package var arnPrefix: String { "arn:gantry:ecs:\(region):\(account)" }
 
     /// Milliseconds per Raft tick: a tenth of the heartbeat, so timeouts are randomized finely.
     package var tickMilliseconds: Int { max(1, heartbeatMilliseconds / 10) }

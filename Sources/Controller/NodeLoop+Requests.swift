@@ -22,9 +22,9 @@ extension NodeLoop {
             } else {
                 forward(http, reply: reply)
             }
-        case .getParameter, .listParameters:
+        case .getParameter, .listParameters, .domainRead:
             read(request, reply: reply, forwardedFrom: forwardedFrom)
-        case .write, .addMember, .removeMember, .transferLeadership, .snapshot:
+        case .write, .domainWrite, .addMember, .removeMember, .transferLeadership, .snapshot:
             guard role == .leader else {
                 if let forwardedFrom {
                     // One hop only: a forwarded request that finds no leader here is not forwarded again.
@@ -45,6 +45,12 @@ extension NodeLoop {
         switch request.operation {
         case .write(let token, let action):
             let command = Command(clientToken: token, time: Clock.wallMilliseconds(), action: action)
+            propose(command, kind: .write, reply: reply)
+        case .domainWrite(let token, let domainCommand):
+            // Ids are the leader's to choose, inside the command, so every node applies the same one.
+            let stamped = domainCommand.fillingIDs { randomIdentifier() }
+            let envelope = DomainEnvelope(arnPrefix: configuration.arnPrefix, command: stamped)
+            let command = Command(clientToken: token, time: Clock.wallMilliseconds(), action: .domain(envelope))
             propose(command, kind: .write, reply: reply)
         case .addMember(let id, let address):
             guard !node.configuration.contains(id) else {
@@ -280,6 +286,8 @@ extension NodeLoop {
             response = Render.parameter(state.parameters[name], name: name, revealSecret: reveal)
         case .listParameters(let prefix):
             response = Render.parameterList(state.parameters(withPrefix: prefix))
+        case .domainRead(let query):
+            response = DomainRender.query(query, in: state.domain)
         default:
             preconditionFailure("serveRead(_:) called with \(request.operation)")
         }
@@ -303,4 +311,13 @@ extension NodeLoop {
         guard let contact = lastLeaderContact else { return -1 }
         return Clock.monotonicMilliseconds() - contact
     }
+}
+
+/// 128 random bits as 32 hex digits: a resource id (the shell's randomness; apply only reads it from the command).
+func randomIdentifier() -> String {
+    var generator = SystemRandomNumberGenerator()
+    return [generator.next() as UInt64, generator.next() as UInt64].map { value in
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }.joined()
 }

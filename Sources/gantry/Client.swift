@@ -32,8 +32,8 @@ struct Client {
         }
         switch arguments["output"] ?? "text" {
         case "json": json = true
-        case "text": json = false
-        case let other: throw CommandError("--output must be text or json, got '\(other)'")
+        case "text", "table": json = false
+        case let other: throw CommandError("--output must be table (or text) or json, got '\(other)'")
         }
     }
 

@@ -26,6 +26,8 @@ let controllerHelp = """
       --snapshot-every N        (snapshotEvery) applied entries between snapshots, default 10000
       --max-body-bytes N        (maxBodyBytes) largest request body, default 1048576
       --request-timeout-ms N    (requestTimeoutMs) how long a write or read waits for a quorum, default 10000
+      --region NAME             (region) region in resource ARNs, default local
+      --account DIGITS          (account) 12-digit account in resource ARNs, default 000000000000
       --restore FILE            initialize an EMPTY data directory from a backup taken with
                                 'gantry operator snapshot save' (every founding node restores the same file)
 
@@ -43,7 +45,7 @@ func runController(_ words: [String]) throws(CommandError) {
         valued: [
             "config", "node-id", "cluster-id", "data-dir", "peer-address", "api-address", "members", "heartbeat-ms",
             "election-ms", "tokens-file", "peer-secret-file", "snapshot-every", "max-body-bytes",
-            "request-timeout-ms", "restore",
+            "request-timeout-ms", "restore", "region", "account",
         ],
         booleans: ["join"]
     )
@@ -72,6 +74,8 @@ func runController(_ words: [String]) throws(CommandError) {
         if let value = try arguments.integer("max-body-bytes") { configuration.maxBodyBytes = value }
         if let value = try arguments.integer("request-timeout-ms") { configuration.requestTimeoutMilliseconds = value }
         if let value = arguments["restore"] { configuration.restoreFrom = value }
+        if let value = arguments["region"] { configuration.region = value }
+        if let value = arguments["account"] { configuration.account = value }
         try configuration.validate()
     } catch let error as CommandError {
         throw error

@@ -16,6 +16,9 @@ let usage = """
       status               this controller's view: role, term, leader, indexes
       operator             raft list|add|remove|transfer, snapshot save
       parameter            put|get|list|delete replicated parameters
+      cluster              create|list|describe|delete clusters
+      taskdef              register|list|families|describe|deregister|delete task definitions
+      instance             list|describe|drain|activate|deregister container instances, attributes
 
     Other:
       version, --version   print the version
@@ -38,6 +41,12 @@ do throws(CommandError) {
         try runOperator(rest)
     case "parameter":
         try runParameter(rest)
+    case "cluster":
+        try runCluster(rest)
+    case "taskdef":
+        try runTaskDefinition(rest)
+    case "instance":
+        try runInstance(rest)
     case let other?:
         throw CommandError("unknown command '\(other)'; run 'gantry --help' for the list")
     }

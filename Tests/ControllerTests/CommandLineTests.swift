@@ -42,7 +42,7 @@ struct CommandLineTests {
     @Test("client commands: usage errors and an unreachable controller are one line")
     func clientErrors() throws {
         try expectOneLineError(["parameter", "put", "only-name"], contains: "usage: gantry parameter put")
-        try expectOneLineError(["status", "--output", "yaml"], contains: "--output must be text or json")
+        try expectOneLineError(["status", "--output", "yaml"], contains: "--output must be table (or text) or json")
         try expectOneLineError(["nonsense"], contains: "unknown command 'nonsense'")
         let (status, output) = try run(
             [binary, "status", "--addr", "127.0.0.1:1"],

@@ -1,0 +1,179 @@
+package import ClusterState
+package import HTTP
+
+/// Renders domain results and queries in ECS's response shapes. Pure.
+package enum DomainRender {
+    /// A task definition as ECS returns it: the registered fields plus ARN, revision, status and times.
+    struct TaskDefinitionView: Encodable {
+        var record: TaskDefinitionRecord
+
+        enum Keys: String, CodingKey {
+            case taskDefinitionArn, revision, status, registeredAt, deregisteredAt
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try record.spec.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(record.taskDefinitionArn, forKey: .taskDefinitionArn)
+            try container.encode(record.revision, forKey: .revision)
+            try container.encode(record.status, forKey: .status)
+            try container.encode(record.registeredAt, forKey: .registeredAt)
+            try container.encodeIfPresent(record.deregisteredAt, forKey: .deregisteredAt)
+        }
+    }
+
+    /// The answer to a domain write applied at `index`.
+    package static func result(_ result: DomainResult, index: UInt64) -> HTTPResponse {
+        switch result {
+        case .cluster(let cluster), .clusterDeleted(let cluster):
+            return JSON.response(["cluster": cluster])
+        case .taskDefinition(let record):
+            return JSON.response(["taskDefinition": TaskDefinitionView(record: record)])
+        case .containerInstance(let instance):
+            return JSON.response(["containerInstance": instance])
+        case .attributes(let attributes):
+            return JSON.response(["attributes": attributes])
+        case .refused(let status, let code, let message, let field):
+            return APIError(status: status, code: code, message: message, field: field).response
+        }
+    }
+
+    /// The answer to a domain read.
+    package static func query(_ query: DomainQuery, in domain: Domain) -> HTTPResponse {
+        switch query {
+        case .listClusters(let page):
+            struct List: Encodable {
+                var clusterArns: [String]
+                var clusters: [Cluster]
+                var nextToken: String?
+            }
+            let (names, next) = page.slice(domain.clusters.keys.sorted())
+            let clusters = names.map { domain.clusters[$0]! }
+            return JSON.response(List(clusterArns: clusters.map(\.clusterArn), clusters: clusters, nextToken: next))
+        case .describeCluster(let reference):
+            let name = reference.hasPrefix("arn:") ? String(reference.split(separator: "/").last ?? "") : reference
+            guard let cluster = domain.clusters[name] else {
+                return APIError(status: 404, code: "cluster_not_found", message: "cluster \(reference) does not exist")
+                    .response
+            }
+            return JSON.response(["cluster": cluster])
+        case .listTaskDefinitions(let prefix, let status, let descending, let page):
+            struct List: Encodable {
+                var taskDefinitionArns: [String]
+                var nextToken: String?
+            }
+            var records: [TaskDefinitionRecord] = []
+            for (name, family) in domain.families where prefix.map({ name.hasPrefix($0) }) ?? true {
+                records += family.revisions.values.filter { status == nil || $0.status == status }
+            }
+            // Keys sort as family then zero-padded revision, so pages are stable.
+            func key(_ record: TaskDefinitionRecord) -> String {
+                let digits = String(record.revision)
+                return record.family + ":" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+            }
+            let byKey = Dictionary(uniqueKeysWithValues: records.map { (key($0), $0) })
+            var keys = byKey.keys.sorted()
+            if descending { keys.reverse() }
+            let (pageKeys, next) = descending ? pageDescending(keys, page) : page.slice(keys)
+            return JSON.response(
+                List(taskDefinitionArns: pageKeys.map { byKey[$0]!.taskDefinitionArn }, nextToken: next)
+            )
+        case .describeTaskDefinition(let reference):
+            guard let record = domain.taskDefinition(reference) else {
+                return APIError(
+                    status: 404,
+                    code: "task_definition_not_found",
+                    message:
+                        "task definition \(reference) does not exist (a family alone means its latest ACTIVE revision)"
+                ).response
+            }
+            return JSON.response(["taskDefinition": TaskDefinitionView(record: record)])
+        case .listTaskDefinitionFamilies(let prefix, let status, let page):
+            struct List: Encodable {
+                var families: [String]
+                var nextToken: String?
+            }
+            let names = domain.families.values.filter { family in
+                guard prefix.map({ family.name.hasPrefix($0) }) ?? true else { return false }
+                switch status {
+                case "ACTIVE": return family.latestActive != nil
+                case "INACTIVE": return family.latestActive == nil
+                default: return true
+                }
+            }.map(\.name).sorted()
+            let (pageNames, next) = page.slice(names)
+            return JSON.response(List(families: pageNames, nextToken: next))
+        case .listContainerInstances, .describeContainerInstance, .listAttributes:
+            return instanceQuery(query, in: domain)
+        }
+    }
+
+    /// The container-instance and attribute reads.
+    static func instanceQuery(_ query: DomainQuery, in domain: Domain) -> HTTPResponse {
+        switch query {
+        case .listContainerInstances(let cluster, let status, let page):
+            guard domain.clusters[cluster] != nil else { return clusterNotFound(cluster) }
+            struct List: Encodable {
+                var containerInstanceArns: [String]
+                var containerInstances: [ContainerInstance]
+                var nextToken: String?
+            }
+            let ids = domain.instances.values.filter { instance in
+                instance.cluster == cluster && (status.map { instance.status == $0 } ?? (instance.status != "INACTIVE"))
+            }.map(\.id).sorted()
+            let (pageIDs, next) = page.slice(ids)
+            let instances = pageIDs.map { domain.instances[$0]! }
+            return JSON.response(
+                List(
+                    containerInstanceArns: instances.map(\.containerInstanceArn),
+                    containerInstances: instances,
+                    nextToken: next
+                )
+            )
+        case .describeContainerInstance(let cluster, let id):
+            guard let instance = domain.instance(id, in: cluster) else {
+                return APIError(
+                    status: 404,
+                    code: "container_instance_not_found",
+                    message: "container instance \(id) is not registered in cluster \(cluster)"
+                ).response
+            }
+            return JSON.response(["containerInstance": instance])
+        case .listAttributes(let cluster, let name, let value):
+            guard domain.clusters[cluster] != nil else { return clusterNotFound(cluster) }
+            var attributes: [Attribute] = []
+            for instance in domain.instances.values.sorted(by: { $0.id < $1.id })
+            where instance.cluster == cluster && instance.status != "INACTIVE" {
+                for attribute in instance.attributes
+                where (name.map { attribute.name == $0 } ?? true) && (value.map { attribute.value == $0 } ?? true) {
+                    attributes.append(
+                        Attribute(
+                            name: attribute.name,
+                            value: attribute.value,
+                            targetType: "container-instance",
+                            targetId: instance.containerInstanceArn
+                        )
+                    )
+                }
+            }
+            return JSON.response(["attributes": attributes])
+        default:
+            preconditionFailure("instanceQuery called with \(query)")
+        }
+    }
+
+    static func clusterNotFound(_ cluster: String) -> HTTPResponse {
+        APIError(status: 404, code: "cluster_not_found", message: "cluster \(cluster) does not exist").response
+    }
+
+    /// `Page.slice` over keys sorted descending.
+    static func pageDescending(_ keys: [String], _ page: Page) -> ([String], String?) {
+        var remaining = keys[...]
+        if let token = page.nextToken, let after = Page.decodeToken(token) {
+            remaining = keys[(keys.firstIndex { $0 < after } ?? keys.endIndex)...]
+        }
+        let slice = Array(remaining.prefix(page.maxResults))
+        let next = remaining.count > page.maxResults ? slice.last.map(Page.encodeToken) : nil
+        return (slice, next)
+    }
+}

@@ -1,0 +1,264 @@
+import ClusterState
+import HTTP
+
+extension Router {
+    /// Routes the domain resources: clusters and task definitions.
+    static func routeDomain(
+        _ method: String,
+        _ rest: [String],
+        _ path: String,
+        _ query: [String: String],
+        _ context: Context,
+        _ made: (Operation, String, Role?) throws(APIError) -> APIRequest
+    ) throws(APIError) -> APIRequest {
+        let token = try clientToken(context.request)
+        // An ARN in the path (`.../task-definition/web:3`) arrives split at its '/': join it back.
+        var rest = rest
+        if rest.count > 2, rest[1].hasPrefix("arn:") {
+            let tail = rest.last == "deregister" ? ["deregister"] : []
+            let arn = rest[1..<(rest.count - tail.count)].joined(separator: "/")
+            rest = [rest[0], arn] + tail
+        }
+        switch (method, rest) {
+        case ("POST", ["clusters"]):
+            let route = "POST /v1/clusters"
+            _ = try context.authorize(.operator, route)
+            struct Body: Decodable {
+                var clusterName: String?
+                var tags: [Tag]?
+            }
+            let body = try JSON.decode(
+                Body.self,
+                from: context.request.body,
+                shape: #"{"clusterName": "prod", "tags": [{"key": "team", "value": "web"}]}"#
+            )
+            guard let name = body.clusterName else { throw .invalid("clusterName", "is required") }
+            if let problem = DomainRules.nameProblem(name) { throw .invalid("clusterName", problem) }
+            return try made(
+                .domainWrite(clientToken: token, command: .createCluster(name: name, tags: body.tags ?? [])),
+                route,
+                .operator
+            )
+        case ("GET", ["clusters"]):
+            return try made(.domainRead(.listClusters(try page(query))), "GET /v1/clusters", .readonly)
+        case (_, let parts) where parts.count >= 3 && parts[0] == "clusters":
+            return try routeClusterChildren(method, parts, path, query, token, context, made)
+        case ("GET", let parts) where parts.count == 2 && parts[0] == "clusters":
+            return try made(.domainRead(.describeCluster(parts[1])), "GET /v1/clusters/{cluster}", .readonly)
+        case ("DELETE", let parts) where parts.count == 2 && parts[0] == "clusters":
+            let command = DomainCommand.deleteCluster(name: parts[1])
+            return try made(
+                .domainWrite(clientToken: token, command: command),
+                "DELETE /v1/clusters/{cluster}",
+                .operator
+            )
+        case ("POST", ["task-definitions"]):
+            let route = "POST /v1/task-definitions"
+            _ = try context.authorize(.operator, route)
+            let spec: TaskDefinitionSpec
+            switch TaskDefinitionValidator.decode(context.request.body) {
+            case .success(let decoded): spec = decoded
+            case .failure(let problems): throw problemsError(problems.problems)
+            }
+            let problems = TaskDefinitionValidator.validate(spec)
+            guard problems.isEmpty else { throw problemsError(problems) }
+            let command = DomainCommand.registerTaskDefinition(spec: spec)
+            return try made(.domainWrite(clientToken: token, command: command), route, .operator)
+        case ("GET", ["task-definitions"]):
+            let status = try statusFilter(query)
+            let sort = query["sort"] ?? "ASC"
+            guard sort == "ASC" || sort == "DESC" else { throw .invalid("sort", "must be ASC or DESC") }
+            let operation = Operation.domainRead(
+                .listTaskDefinitions(
+                    familyPrefix: query["familyPrefix"],
+                    status: status,
+                    descending: sort == "DESC",
+                    page: try page(query)
+                )
+            )
+            return try made(operation, "GET /v1/task-definitions", .readonly)
+        case ("GET", let parts) where parts.count == 2 && parts[0] == "task-definitions":
+            let route = "GET /v1/task-definitions/{taskDefinition}"
+            return try made(.domainRead(.describeTaskDefinition(parts[1])), route, .readonly)
+        case ("POST", let parts) where parts.count == 3 && parts[0] == "task-definitions" && parts[2] == "deregister":
+            let (family, revision) = try familyRevision(parts[1])
+            let command = DomainCommand.deregisterTaskDefinition(family: family, revision: revision)
+            let route = "POST /v1/task-definitions/{taskDefinition}/deregister"
+            return try made(.domainWrite(clientToken: token, command: command), route, .operator)
+        case ("DELETE", let parts) where parts.count == 2 && parts[0] == "task-definitions":
+            let (family, revision) = try familyRevision(parts[1])
+            let command = DomainCommand.deleteTaskDefinition(family: family, revision: revision)
+            let route = "DELETE /v1/task-definitions/{taskDefinition}"
+            return try made(.domainWrite(clientToken: token, command: command), route, .operator)
+        case ("GET", ["task-definition-families"]):
+            let operation = Operation.domainRead(
+                .listTaskDefinitionFamilies(
+                    familyPrefix: query["familyPrefix"],
+                    status: try statusFilter(query),
+                    page: try page(query)
+                )
+            )
+            return try made(operation, "GET /v1/task-definition-families", .readonly)
+        default:
+            if ["GET", "POST", "DELETE"].contains(method) { throw notFound(method, path) }
+            throw methodNotAllowed(method, path, allowed: "GET, POST, DELETE")
+        }
+    }
+
+    /// Routes what lives under a cluster: container instances and attributes.
+    static func routeClusterChildren(
+        _ method: String,
+        _ parts: [String],
+        _ path: String,
+        _ query: [String: String],
+        _ token: String?,
+        _ context: Context,
+        _ made: (Operation, String, Role?) throws(APIError) -> APIRequest
+    ) throws(APIError) -> APIRequest {
+        let cluster = parts[1]
+        let base = "/v1/clusters/{cluster}"
+        func write(_ command: DomainCommand, _ route: String) throws(APIError) -> APIRequest {
+            try made(.domainWrite(clientToken: token, command: command), route, .operator)
+        }
+        switch (method, Array(parts.dropFirst(2))) {
+        case ("POST", ["container-instances"]):
+            let route = "POST \(base)/container-instances"
+            _ = try context.authorize(.operator, route)
+            struct Body: Decodable {
+                var hostname: String?
+                var cpu: Int?
+                var memory: Int?
+                var reservedPorts: [Int]?
+                var osType: String?
+                var cpuArchitecture: String?
+                var availabilityZone: String?
+                var attributes: [Attribute]?
+                var agentVersion: String?
+            }
+            let body = try JSON.decode(
+                Body.self,
+                from: context.request.body,
+                shape: #"{"hostname": "h1", "cpu": 2048, "memory": 3900, "agentVersion": "0.1.0"}"#
+            )
+            guard let hostname = body.hostname else { throw .invalid("hostname", "is required") }
+            guard let cpu = body.cpu else { throw .invalid("cpu", "is required (CPU units, 1024 per core)") }
+            guard let memory = body.memory else { throw .invalid("memory", "is required (MiB)") }
+            guard let agentVersion = body.agentVersion else { throw .invalid("agentVersion", "is required") }
+            let registration = InstanceRegistration(
+                hostname: hostname,
+                cpu: cpu,
+                memory: memory,
+                reservedPorts: body.reservedPorts ?? [],
+                osType: body.osType ?? "linux",
+                cpuArchitecture: body.cpuArchitecture ?? "x86_64",
+                availabilityZone: body.availabilityZone,
+                attributes: body.attributes ?? [],
+                agentVersion: agentVersion
+            )
+            if let (field, rule) = registration.problem() { throw .invalid(field, rule) }
+            return try write(.registerContainerInstance(cluster: cluster, registration: registration), route)
+        case ("GET", ["container-instances"]):
+            var status: String?
+            if let raw = query["status"] {
+                guard ["ACTIVE", "DRAINING", "INACTIVE"].contains(raw) else {
+                    throw .invalid("status", "must be ACTIVE, DRAINING or INACTIVE")
+                }
+                status = raw
+            }
+            let operation = Operation.domainRead(
+                .listContainerInstances(cluster: cluster, status: status, page: try page(query))
+            )
+            return try made(operation, "GET \(base)/container-instances", .readonly)
+        case ("GET", let rest) where rest.count == 2 && rest[0] == "container-instances":
+            let operation = Operation.domainRead(.describeContainerInstance(cluster: cluster, id: rest[1]))
+            return try made(operation, "GET \(base)/container-instances/{id}", .readonly)
+        case ("DELETE", let rest) where rest.count == 2 && rest[0] == "container-instances":
+            let force = query["force"] == "true"
+            let command = DomainCommand.deregisterContainerInstance(cluster: cluster, id: rest[1], force: force)
+            return try write(command, "DELETE \(base)/container-instances/{id}")
+        case ("PUT", let rest) where rest.count == 3 && rest[0] == "container-instances" && rest[2] == "state":
+            let route = "PUT \(base)/container-instances/{id}/state"
+            _ = try context.authorize(.operator, route)
+            struct Body: Decodable { var status: String? }
+            let body = try JSON.decode(Body.self, from: context.request.body, shape: #"{"status": "DRAINING"}"#)
+            guard let status = body.status, status == "ACTIVE" || status == "DRAINING" else {
+                throw .invalid("status", "must be ACTIVE or DRAINING")
+            }
+            return try write(.updateContainerInstanceState(cluster: cluster, id: rest[1], status: status), route)
+        case ("PUT", ["attributes"]), ("POST", ["attributes", "delete"]):
+            let deleting = parts.count == 4
+            let route = deleting ? "POST \(base)/attributes/delete" : "PUT \(base)/attributes"
+            _ = try context.authorize(.operator, route)
+            struct Body: Decodable { var attributes: [Attribute]? }
+            let body = try JSON.decode(
+                Body.self,
+                from: context.request.body,
+                shape: #"{"attributes": [{"name": "disk", "value": "ssd", "targetId": "<instance id>"}]}"#
+            )
+            guard let attributes = body.attributes, !attributes.isEmpty, attributes.count <= 10 else {
+                throw .invalid("attributes", "give 1 to 10 attributes")
+            }
+            for (position, attribute) in attributes.enumerated() {
+                if let (field, rule) = AttributeRules.problem(attribute) {
+                    throw .invalid("attributes[\(position)].\(field)", rule)
+                }
+                if attribute.targetId == nil { throw .invalid("attributes[\(position)].targetId", "is required") }
+            }
+            let command: DomainCommand =
+                deleting
+                ? .deleteAttributes(cluster: cluster, attributes: attributes)
+                : .putAttributes(cluster: cluster, attributes: attributes)
+            return try write(command, route)
+        case ("GET", ["attributes"]):
+            let operation = Operation.domainRead(
+                .listAttributes(cluster: cluster, name: query["attributeName"], value: query["attributeValue"])
+            )
+            return try made(operation, "GET \(base)/attributes", .readonly)
+        default:
+            throw notFound(method, path)
+        }
+    }
+
+    /// `maxResults` (1-100, default 100) and `nextToken`.
+    static func page(_ query: [String: String]) throws(APIError) -> Page {
+        var page = Page()
+        if let raw = query["maxResults"] {
+            guard let value = Int(raw), (1...100).contains(value) else {
+                throw .invalid("maxResults", "must be a whole number from 1 to 100")
+            }
+            page.maxResults = value
+        }
+        if let token = query["nextToken"] {
+            guard Page.decodeToken(token) != nil else {
+                throw .invalid("nextToken", "is not a token this API returned")
+            }
+            page.nextToken = token
+        }
+        return page
+    }
+
+    static func statusFilter(_ query: [String: String]) throws(APIError) -> String? {
+        guard let status = query["status"] else { return nil }
+        guard status == "ACTIVE" || status == "INACTIVE" else { throw .invalid("status", "must be ACTIVE or INACTIVE") }
+        return status
+    }
+
+    /// `family:revision` (or its ARN), as deregister and delete need an explicit revision.
+    static func familyRevision(_ reference: String) throws(APIError) -> (String, Int) {
+        var name = reference
+        if reference.hasPrefix("arn:"), let slash = reference.lastIndex(of: "/") {
+            name = String(reference[reference.index(after: slash)...])
+        }
+        let parts = name.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let revision = Int(parts[1]), revision > 0 else {
+            throw .invalid("taskDefinition", "must be family:revision (or its ARN), e.g. web:3")
+        }
+        return (String(parts[0]), revision)
+    }
+
+    /// A 400 listing every problem, naming the first one's field.
+    static func problemsError(_ problems: [FieldProblem]) -> APIError {
+        let message = problems.map(\.message).joined(separator: "; ")
+        return APIError(status: 400, code: "invalid_field", message: message, field: problems.first?.field)
+    }
+}

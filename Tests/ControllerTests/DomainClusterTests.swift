@@ -1,0 +1,84 @@
+import Glibc
+import HTTP
+import Testing
+
+/// The domain API over loopback against a real 3-node cluster: writes through followers, reads from followers.
+@Suite("Domain API on a 3-node cluster (real processes)", .serialized)
+struct DomainClusterTests {
+    /// The sample task definition shipped in deploy/examples, found from the test bundle's location.
+    static func sampleTaskDefinition() throws -> String {
+        var directory = try ProcessCluster.locateBinary()
+        for _ in 0..<8 {
+            guard let slash = directory.lastIndex(of: "/") else { break }
+            directory = String(directory[..<slash])
+            if let bytes = try? readWholeFile(directory + "/deploy/examples/web-taskdef.json") {
+                return String(decoding: bytes, as: UTF8.self)
+            }
+        }
+        throw ClusterError("deploy/examples/web-taskdef.json not found above the gantry binary")
+    }
+
+    @Test("clusters and task definitions: written through one follower, read from the other")
+    func clustersAndTaskDefinitions() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        let followers = [1, 2, 3].map(UInt64.init).filter { $0 != leader }
+        let (writer, reader) = (followers[0], followers[1])
+
+        let created = try #require(cluster.request(writer, "POST", "/v1/clusters", body: #"{"clusterName":"prod"}"#))
+        #expect(created.status == 200, "\(created.bodyText)")
+        #expect(created.bodyText.contains(#""clusterArn":"arn:gantry:ecs:local:000000000000:cluster/prod""#))
+        let described = try #require(cluster.request(reader, "GET", "/v1/clusters/prod"))
+        #expect(described.status == 200)
+        #expect(described.header("X-Gantry-Consistency") == "linearizable")
+
+        let sample = try Self.sampleTaskDefinition()
+        for revision in 1...2 {
+            let registered = try #require(cluster.request(writer, "POST", "/v1/task-definitions", body: sample))
+            #expect(registered.status == 200, "\(registered.bodyText)")
+            #expect(registered.bodyText.contains(#""revision":\#(revision)"#))
+        }
+        let latest = try #require(cluster.request(reader, "GET", "/v1/task-definitions/web"))
+        #expect(latest.bodyText.contains(#""revision":2"#))
+        #expect(latest.bodyText.contains(#""containerPort":8080"#))
+        let deregistered = try #require(cluster.request(reader, "POST", "/v1/task-definitions/web:2/deregister"))
+        #expect(deregistered.bodyText.contains(#""status":"INACTIVE""#))
+        let afterDeregister = try #require(cluster.request(writer, "GET", "/v1/task-definitions/web"))
+        #expect(afterDeregister.bodyText.contains(#""revision":1"#))
+        let page = try #require(cluster.request(reader, "GET", "/v1/task-definitions?maxResults=1"))
+        #expect(page.bodyText.contains("web:1") && page.bodyText.contains("nextToken"))
+        let families = try #require(cluster.request(reader, "GET", "/v1/task-definition-families"))
+        #expect(families.bodyText.contains(#""families":["web"]"#))
+
+        let invalid = try #require(
+            cluster.request(
+                writer,
+                "POST",
+                "/v1/task-definitions",
+                body:
+                    #"{"family":"x","containerDefinitions":[{"name":"a","image":"i","memory":64,"portMappings":[{"containerPort":70000}]}]}"#
+            )
+        )
+        #expect(invalid.status == 400)
+        #expect(
+            invalid.bodyText.contains("containerDefinitions[0].portMappings[0].containerPort"),
+            "\(invalid.bodyText)"
+        )
+        let awsvpc = try #require(
+            cluster.request(
+                writer,
+                "POST",
+                "/v1/task-definitions",
+                body:
+                    #"{"family":"x","networkMode":"awsvpc","containerDefinitions":[{"name":"a","image":"i","memory":64}]}"#
+            )
+        )
+        #expect(awsvpc.status == 400)
+        #expect(awsvpc.bodyText.contains("bridge"), "\(awsvpc.bodyText)")
+        let deleted = try #require(cluster.request(reader, "DELETE", "/v1/clusters/prod"))
+        #expect(deleted.status == 200)
+        #expect(cluster.request(writer, "GET", "/v1/clusters/prod")?.status == 404)
+    }
+}
