@@ -33,6 +33,12 @@ package enum DomainRender {
             return JSON.response(["containerInstance": instance])
         case .attributes(let attributes):
             return JSON.response(["attributes": attributes])
+        case .service(let service):
+            return JSON.response(["service": service])
+        case .tasks(let tasks):
+            return JSON.response(["tasks": tasks])
+        case .pruned(let count):
+            return JSON.response(["pruned": count])
         case .refused(let status, let code, let message, let field):
             return APIError(status: status, code: code, message: message, field: field).response
         }
@@ -105,6 +111,8 @@ package enum DomainRender {
             return JSON.response(List(families: pageNames, nextToken: next))
         case .listContainerInstances, .describeContainerInstance, .listAttributes:
             return instanceQuery(query, in: domain)
+        case .listServices, .describeService, .listTasks, .describeTask:
+            return workloadQuery(query, in: domain)
         }
     }
 
@@ -159,6 +167,76 @@ package enum DomainRender {
             return JSON.response(["attributes": attributes])
         default:
             preconditionFailure("instanceQuery called with \(query)")
+        }
+    }
+
+    /// The service and task reads.
+    static func workloadQuery(_ query: DomainQuery, in domain: Domain) -> HTTPResponse {
+        switch query {
+        case .listServices(let cluster, let page):
+            guard let clusterArn = domain.clusters[cluster]?.clusterArn else { return clusterNotFound(cluster) }
+            struct List: Encodable {
+                var serviceArns: [String]
+                var services: [Service]
+                var nextToken: String?
+            }
+            let keys = domain.services.filter { $0.value.clusterArn == clusterArn && $0.value.status != "INACTIVE" }
+                .keys.sorted()
+            let (pageKeys, next) = page.slice(keys)
+            let services = pageKeys.map { domain.services[$0]! }
+            return JSON.response(List(serviceArns: services.map(\.serviceArn), services: services, nextToken: next))
+        case .describeService(let cluster, let name):
+            guard domain.clusters[cluster] != nil else { return clusterNotFound(cluster) }
+            let key =
+                name.hasPrefix("arn:")
+                ? name.split(separator: "/").suffix(2).joined(separator: "/") : "\(cluster)/\(name)"
+            guard let service = domain.services[key] else {
+                return APIError(
+                    status: 404,
+                    code: "service_not_found",
+                    message: "service \(name) does not exist in cluster \(cluster)"
+                )
+                .response
+            }
+            return JSON.response(["service": service])
+        case .listTasks(let cluster, let filter, let page):
+            guard domain.clusters[cluster] != nil else { return clusterNotFound(cluster) }
+            struct List: Encodable {
+                var taskArns: [String]
+                var nextToken: String?
+            }
+            let instanceID = filter.containerInstance.map { $0.split(separator: "/").last.map(String.init) ?? $0 }
+            let ids = domain.tasks.values.filter { task in
+                guard task.cluster == cluster else { return false }
+                if let name = filter.serviceName, task.group != "service:\(name)" { return false }
+                if let family = filter.family,
+                    task.taskDefinitionArn.split(separator: "/").last?.split(separator: ":").first.map(String.init)
+                        != family
+                {
+                    return false
+                }
+                if let instanceID, task.containerInstanceArn.map({ $0.hasSuffix("/\(instanceID)") }) != true {
+                    return false
+                }
+                if let status = filter.desiredStatus, task.desiredStatus != status { return false }
+                if let startedBy = filter.startedBy, task.startedBy != startedBy { return false }
+                return true
+            }.map(\.id).sorted()
+            let (pageIDs, next) = page.slice(ids)
+            return JSON.response(List(taskArns: pageIDs.map { domain.tasks[$0]!.taskArn }, nextToken: next))
+        case .describeTask(let cluster, let reference):
+            guard domain.clusters[cluster] != nil else { return clusterNotFound(cluster) }
+            guard let task = domain.task(reference, in: cluster) else {
+                return APIError(
+                    status: 404,
+                    code: "task_not_found",
+                    message: "task \(reference) does not exist in cluster \(cluster)"
+                )
+                .response
+            }
+            return JSON.response(["task": task])
+        default:
+            preconditionFailure("workloadQuery called with \(query)")
         }
     }
 

@@ -144,4 +144,29 @@ package enum DomainQuery: Sendable, Equatable {
     case describeContainerInstance(cluster: String, id: String)
     /// `GET /v1/clusters/{cluster}/attributes`.
     case listAttributes(cluster: String, name: String?, value: String?)
+    /// `GET /v1/clusters/{cluster}/services`.
+    case listServices(cluster: String, page: Page)
+    /// `GET /v1/clusters/{cluster}/services/{service}`.
+    case describeService(cluster: String, service: String)
+    /// `GET /v1/clusters/{cluster}/tasks` with ECS's ListTasks filters.
+    case listTasks(cluster: String, filter: TaskFilter, page: Page)
+    /// `GET /v1/clusters/{cluster}/tasks/{task}`.
+    case describeTask(cluster: String, task: String)
+}
+
+/// ListTasks filters (all optional, combined with AND).
+package struct TaskFilter: Sendable, Equatable {
+    /// Tasks of this service.
+    package var serviceName: String?
+    /// Tasks of this task definition family.
+    package var family: String?
+    /// Tasks on this container instance (id or ARN).
+    package var containerInstance: String?
+    /// RUNNING (desired RUNNING) or STOPPED (desired STOPPED).
+    package var desiredStatus: String?
+    /// Tasks with this startedBy.
+    package var startedBy: String?
+
+    /// No filter.
+    package init() {}
 }

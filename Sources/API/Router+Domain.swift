@@ -209,6 +209,71 @@ extension Router {
                 ? .deleteAttributes(cluster: cluster, attributes: attributes)
                 : .putAttributes(cluster: cluster, attributes: attributes)
             return try write(command, route)
+        case ("POST", ["services"]):
+            let route = "POST \(base)/services"
+            _ = try context.authorize(.operator, route)
+            let request = try JSON.decode(
+                ServiceRequest.self,
+                from: context.request.body,
+                shape: #"{"serviceName": "web", "taskDefinition": "web:1", "desiredCount": 2}"#
+            )
+            return try write(.createService(cluster: cluster, request: request), route)
+        case ("GET", ["services"]):
+            let operation = Operation.domainRead(.listServices(cluster: cluster, page: try page(query)))
+            return try made(operation, "GET \(base)/services", .readonly)
+        case ("GET", let rest) where rest.count == 2 && rest[0] == "services":
+            let operation = Operation.domainRead(.describeService(cluster: cluster, service: rest[1]))
+            return try made(operation, "GET \(base)/services/{service}", .readonly)
+        case ("PUT", let rest) where rest.count == 2 && rest[0] == "services":
+            let route = "PUT \(base)/services/{service}"
+            _ = try context.authorize(.operator, route)
+            let update = try JSON.decode(
+                ServiceUpdate.self,
+                from: context.request.body,
+                shape: #"{"desiredCount": 3, "taskDefinition": "web:2", "forceNewDeployment": false}"#
+            )
+            return try write(.updateService(cluster: cluster, service: rest[1], update: update), route)
+        case ("DELETE", let rest) where rest.count == 2 && rest[0] == "services":
+            let command = DomainCommand.deleteService(
+                cluster: cluster,
+                service: rest[1],
+                force: query["force"] == "true"
+            )
+            return try write(command, "DELETE \(base)/services/{service}")
+        case ("POST", ["tasks"]):
+            let route = "POST \(base)/tasks"
+            _ = try context.authorize(.operator, route)
+            let request = try JSON.decode(
+                RunTaskRequest.self,
+                from: context.request.body,
+                shape: #"{"taskDefinition": "web:1", "count": 1, "startedBy": "me"}"#
+            )
+            return try write(.runTask(cluster: cluster, request: request), route)
+        case ("GET", ["tasks"]):
+            var filter = TaskFilter()
+            filter.serviceName = query["serviceName"]
+            filter.family = query["family"]
+            filter.containerInstance = query["containerInstance"]
+            filter.startedBy = query["startedBy"]
+            if let status = query["desiredStatus"] {
+                guard status == "RUNNING" || status == "STOPPED" else {
+                    throw .invalid("desiredStatus", "must be RUNNING or STOPPED")
+                }
+                filter.desiredStatus = status
+            }
+            let operation = Operation.domainRead(.listTasks(cluster: cluster, filter: filter, page: try page(query)))
+            return try made(operation, "GET \(base)/tasks", .readonly)
+        case ("GET", let rest) where rest.count == 2 && rest[0] == "tasks":
+            let operation = Operation.domainRead(.describeTask(cluster: cluster, task: rest[1]))
+            return try made(operation, "GET \(base)/tasks/{task}", .readonly)
+        case ("POST", let rest) where rest.count == 3 && rest[0] == "tasks" && rest[2] == "stop":
+            let route = "POST \(base)/tasks/{task}/stop"
+            _ = try context.authorize(.operator, route)
+            struct Body: Decodable { var reason: String? }
+            let body: Body =
+                context.request.body.isEmpty
+                ? Body() : try JSON.decode(Body.self, from: context.request.body, shape: #"{"reason": "why"}"#)
+            return try write(.stopTask(cluster: cluster, task: rest[1], reason: body.reason), route)
         case ("GET", ["attributes"]):
             let operation = Operation.domainRead(
                 .listAttributes(cluster: cluster, name: query["attributeName"], value: query["attributeValue"])

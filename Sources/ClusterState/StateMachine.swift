@@ -147,7 +147,7 @@ package struct StateMachine: Sendable {
             memberAddresses[id] = nil
             return .memberAddressUpdated(id: id)
         case .domain(let envelope):
-            let context = Domain.Context(time: command.time, arnPrefix: envelope.arnPrefix)
+            let context = Domain.Context(time: command.time, arnPrefix: envelope.arnPrefix, index: index)
             return .domain(domain.apply(envelope.command, context: context))
         }
     }

@@ -19,6 +19,8 @@ let usage = """
       cluster              create|list|describe|delete clusters
       taskdef              register|list|families|describe|deregister|delete task definitions
       instance             list|describe|drain|activate|deregister container instances, attributes
+      service              create|list|describe|update|delete|events services
+      task                 run|list|describe|stop tasks
 
     Other:
       version, --version   print the version
@@ -47,6 +49,10 @@ do throws(CommandError) {
         try runTaskDefinition(rest)
     case "instance":
         try runInstance(rest)
+    case "service":
+        try runService(rest)
+    case "task":
+        try runTask(rest)
     case let other?:
         throw CommandError("unknown command '\(other)'; run 'gantry --help' for the list")
     }

@@ -81,4 +81,54 @@ struct DomainClusterTests {
         #expect(deleted.status == 200)
         #expect(cluster.request(writer, "GET", "/v1/clusters/prod")?.status == 404)
     }
+
+    @Test("the README's worked example, through the gantry CLI against a follower")
+    func workedExample() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        let follower = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        let sample = cluster.directory + "/web-taskdef.json"
+        try writeFile(sample, try Self.sampleTaskDefinition())
+        let environment = [
+            "GANTRY_ADDR=127.0.0.1:\(cluster.members[follower]!.apiPort)", "GANTRY_TOKEN=\(ProcessCluster.adminToken)",
+        ]
+        func gantry(_ arguments: String...) throws -> String {
+            let (status, output) = try run([cluster.binary] + arguments, environment: environment)
+            #expect(status == 0, "gantry \(arguments.joined(separator: " ")): \(output)")
+            return output
+        }
+        #expect(try gantry("parameter", "put", "app/db/password", "s3cret", "--secret").contains("version 1"))
+        #expect(try gantry("cluster", "create", "demo").contains("cluster/demo"))
+        #expect(try gantry("taskdef", "register", "--file", sample).hasPrefix("web:1 "))
+        let created = try gantry(
+            "service",
+            "create",
+            "--cluster",
+            "demo",
+            "--name",
+            "web",
+            "--task-definition",
+            "web",
+            "--desired-count",
+            "2"
+        )
+        #expect(created.contains("web ACTIVE REPLICA desired 2"))
+        #expect(try gantry("service", "list", "--cluster", "demo").contains("web:1"))
+        let started = try gantry("task", "run", "--cluster", "demo", "--task-definition", "web:1", "--count", "2")
+        #expect(started.split(separator: "\n").count == 2)
+        #expect(try gantry("task", "list", "--cluster", "demo").split(separator: "\n").count == 2)
+        let json = try gantry("service", "describe", "--cluster", "demo", "web", "--output", "json")
+        #expect(json.hasPrefix(#"{"service":{"#))
+        let (status, output) = try run(
+            [
+                cluster.binary, "service", "create", "--cluster", "demo", "--name", "web", "--task-definition", "web",
+                "--desired-count", "1",
+            ],
+            environment: environment
+        )
+        #expect(status == 1)
+        #expect(output.contains("error 409") && output.split(separator: "\n").count == 1, "\(output)")
+    }
 }

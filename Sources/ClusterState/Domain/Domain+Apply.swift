@@ -5,11 +5,14 @@ extension Domain {
         package var time: Int64
         /// `arn:gantry:ecs:<region>:<account>`.
         package var arnPrefix: String
+        /// The log index of the command: ids derived from it are the same on every node.
+        package var index: UInt64
 
         /// Creates a context.
-        package init(time: Int64, arnPrefix: String) {
+        package init(time: Int64, arnPrefix: String, index: UInt64 = 0) {
             self.time = time
             self.arnPrefix = arnPrefix
+            self.index = index
         }
     }
 
@@ -36,6 +39,24 @@ extension Domain {
             return .cluster(cluster)
         case .deleteCluster(let name):
             guard let cluster = clusters[name] else { return .clusterNotFound(name) }
+            let liveServices = services.values.filter { $0.clusterArn == cluster.clusterArn && $0.status != "INACTIVE" }
+            guard liveServices.isEmpty else {
+                return .refused(
+                    status: 409,
+                    code: "cluster_contains_services",
+                    message: "cluster \(name) still has \(liveServices.count) services; delete them first",
+                    field: "cluster"
+                )
+            }
+            let liveTasks = tasks.values.filter { $0.cluster == name && $0.lastStatus != "STOPPED" }.count
+            guard liveTasks == 0 else {
+                return .refused(
+                    status: 409,
+                    code: "cluster_contains_tasks",
+                    message: "cluster \(name) still has \(liveTasks) tasks that have not stopped; stop them first",
+                    field: "cluster"
+                )
+            }
             let registered = instances.values.filter { $0.cluster == name && $0.status != "INACTIVE" }.count
             guard registered == 0 else {
                 return .refused(
@@ -48,6 +69,8 @@ extension Domain {
             }
             clusters[name] = nil
             instances = instances.filter { $0.value.cluster != name }
+            services = services.filter { $0.value.clusterArn != cluster.clusterArn }
+            tasks = tasks.filter { $0.value.cluster != name }
             return .clusterDeleted(cluster)
         case .registerTaskDefinition(let spec):
             let problems = TaskDefinitionValidator.validate(spec)
@@ -101,6 +124,10 @@ extension Domain {
         case .registerContainerInstance, .deregisterContainerInstance, .updateContainerInstanceState,
             .putAttributes, .deleteAttributes:
             return applyInstanceCommand(command, context: context)
+        case .createService, .updateService, .deleteService:
+            return applyServiceCommand(command, context: context)
+        case .runTask, .stopTask, .pruneStoppedTasks:
+            return applyTaskCommand(command, context: context)
         }
     }
 

@@ -20,6 +20,19 @@ package enum DomainCommand: Sendable, Equatable, Codable {
     case putAttributes(cluster: String, attributes: [Attribute])
     /// DeleteAttributes from container instances.
     case deleteAttributes(cluster: String, attributes: [Attribute])
+    /// CreateService.
+    case createService(cluster: String, request: ServiceRequest)
+    /// UpdateService.
+    case updateService(cluster: String, service: String, update: ServiceUpdate)
+    /// DeleteService: DRAINING, then INACTIVE once its tasks are gone (at once if it has none). Without `force` the
+    /// desired count must be 0 first.
+    case deleteService(cluster: String, service: String, force: Bool)
+    /// RunTask: tasks are created PROVISIONING, unplaced; the scheduler places them.
+    case runTask(cluster: String, request: RunTaskRequest)
+    /// StopTask.
+    case stopTask(cluster: String, task: String, reason: String?)
+    /// Forgets STOPPED tasks that stopped before `stoppedBefore` (leader time; the leader issues it periodically).
+    case pruneStoppedTasks(stoppedBefore: Int64)
 
     /// The command with the ids the leader assigns filled in by `make` (registrations without an id).
     package func fillingIDs(_ make: () -> String) -> DomainCommand {
@@ -60,6 +73,12 @@ package enum DomainResult: Sendable, Equatable, Codable {
     case containerInstance(ContainerInstance)
     /// Attributes put or deleted.
     case attributes([Attribute])
+    /// The service as it now stands.
+    case service(Service)
+    /// Tasks created or changed.
+    case tasks([TaskRecord])
+    /// How many stopped tasks were pruned.
+    case pruned(Int)
     /// Nothing changed: `status` 400/404/409 with a code, a message and the field at fault.
     case refused(status: Int, code: String, message: String, field: String?)
 }

@@ -69,6 +69,10 @@ package struct Domain: Sendable, Equatable, Codable {
     package var families: [String: TaskDefinitionFamily] = [:]
     /// Container instances by id (ACTIVE, DRAINING and INACTIVE ones).
     package var instances: [String: ContainerInstance] = [:]
+    /// Services by `<cluster>/<name>` (INACTIVE ones until the name is reused).
+    package var services: [String: Service] = [:]
+    /// Tasks by id (STOPPED ones until pruned).
+    package var tasks: [String: TaskRecord] = [:]
 
     /// An empty domain.
     package init() {}
