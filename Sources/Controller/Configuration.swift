@@ -40,6 +40,8 @@ package struct ControllerConfiguration: Sendable, Equatable {
     package var maxConnections = 4096
     /// How long a write or linearizable read may wait for the cluster before a 503, in milliseconds.
     package var requestTimeoutMilliseconds = 10_000
+    /// How long STOPPED tasks stay describable before the leader prunes them, in seconds.
+    package var taskRetentionSeconds = 3600
     /// The region in resource ARNs (`arn:gantry:ecs:<region>:<account>:…`).
     package var region = "local"
     /// The 12-digit account in resource ARNs.
@@ -69,6 +71,7 @@ package struct ControllerConfiguration: Sendable, Equatable {
         var requestTimeoutMs: Int?
         var region: String?
         var account: String?
+        var taskRetentionSeconds: Int?
     }
 
     /// Fills fields from a config file's JSON.
@@ -99,6 +102,7 @@ package struct ControllerConfiguration: Sendable, Equatable {
         if let value = file.requestTimeoutMs { requestTimeoutMilliseconds = value }
         if let value = file.region { region = value }
         if let value = file.account { account = value }
+        if let value = file.taskRetentionSeconds { taskRetentionSeconds = value }
     }
 
     /// Parses `{"1": "host:port", ...}` into ids → addresses.
@@ -191,6 +195,9 @@ package struct ControllerConfiguration: Sendable, Equatable {
         guard maxConnections >= 1 else { throw ConfigurationError("maxConnections must be at least 1") }
         guard requestTimeoutMilliseconds >= 100 else {
             throw ConfigurationError("requestTimeoutMs must be at least 100")
+        }
+        guard (60...30 * 24 * 3600).contains(taskRetentionSeconds) else {
+            throw ConfigurationError("taskRetentionSeconds (--task-retention-seconds) must be 60 to 2592000 (30 days)")
         }
         let regionValid = region.utf8.allSatisfy { byte in
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)

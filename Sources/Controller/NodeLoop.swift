@@ -96,6 +96,7 @@ final class NodeLoop {
     var metrics = LoopMetrics()
     var nextTick: Int64
     var nextSweep: Int64
+    var nextPruneCheck: Int64 = 0
 
     init(
         configuration: ControllerConfiguration,
@@ -400,9 +401,10 @@ final class NodeLoop {
         }
     }
 
-    /// Leader-only chores on each tick: promote caught-up learners.
+    /// Leader-only chores on each tick: prune old STOPPED tasks, promote caught-up learners.
     func leaderDuties() {
         guard role == .leader else { return }
+        pruneStoppedTasksIfDue()
         let configuration = node.configuration
         guard !configuration.learners.isEmpty, node.configurationIndex <= node.log.commitIndex else { return }
         let last = node.log.lastIndex
@@ -411,6 +413,25 @@ final class NodeLoop {
                 logger.log("promoting node \(peer.id) to voter (caught up at \(peer.match) of \(last))")
             }
             return
+        }
+    }
+
+    /// At most every 10 s, proposes pruning the STOPPED tasks older than the retention (a replicated command, so
+    /// every node forgets the same tasks).
+    func pruneStoppedTasksIfDue() {
+        let now = Clock.monotonicMilliseconds()
+        guard now >= nextPruneCheck else { return }
+        nextPruneCheck = now + 10_000
+        let cutoff = Clock.wallMilliseconds() - Int64(configuration.taskRetentionSeconds) * 1000
+        guard
+            state.domain.tasks.values.contains(where: { $0.lastStatus == "STOPPED" && ($0.stoppedAt ?? .max) < cutoff })
+        else { return }
+        let envelope = DomainEnvelope(
+            arnPrefix: configuration.arnPrefix,
+            command: .pruneStoppedTasks(stoppedBefore: cutoff)
+        )
+        if case .success = node.propose(Command(time: Clock.wallMilliseconds(), action: .domain(envelope)).encoded()) {
+            metrics.proposals += 1
         }
     }
 

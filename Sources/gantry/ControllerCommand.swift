@@ -26,6 +26,8 @@ let controllerHelp = """
       --snapshot-every N        (snapshotEvery) applied entries between snapshots, default 10000
       --max-body-bytes N        (maxBodyBytes) largest request body, default 1048576
       --request-timeout-ms N    (requestTimeoutMs) how long a write or read waits for a quorum, default 10000
+      --task-retention-seconds N
+                                (taskRetentionSeconds) how long STOPPED tasks stay describable, default 3600
       --region NAME             (region) region in resource ARNs, default local
       --account DIGITS          (account) 12-digit account in resource ARNs, default 000000000000
       --restore FILE            initialize an EMPTY data directory from a backup taken with
@@ -45,7 +47,7 @@ func runController(_ words: [String]) throws(CommandError) {
         valued: [
             "config", "node-id", "cluster-id", "data-dir", "peer-address", "api-address", "members", "heartbeat-ms",
             "election-ms", "tokens-file", "peer-secret-file", "snapshot-every", "max-body-bytes",
-            "request-timeout-ms", "restore", "region", "account",
+            "request-timeout-ms", "restore", "region", "account", "task-retention-seconds",
         ],
         booleans: ["join"]
     )
@@ -76,6 +78,7 @@ func runController(_ words: [String]) throws(CommandError) {
         if let value = arguments["restore"] { configuration.restoreFrom = value }
         if let value = arguments["region"] { configuration.region = value }
         if let value = arguments["account"] { configuration.account = value }
+        if let value = try arguments.integer("task-retention-seconds") { configuration.taskRetentionSeconds = value }
         try configuration.validate()
     } catch let error as CommandError {
         throw error
