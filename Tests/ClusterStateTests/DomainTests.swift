@@ -184,23 +184,45 @@ struct DomainSnapshotTests {
         var index: UInt64 = 0
         for _ in 0..<3000 {
             index += 1
-            let choice = random.next() % 10
+            let choice = random.next() % 16
             let name = "n\(random.next() % 200)"
+            let cluster = "n\(random.next() % 20)"
+            let family = "f\(random.next() % 50)"
             let command: DomainCommand
             switch choice {
             case 0...3: command = .createCluster(name: name, tags: [Tag(key: "k", value: "\(random.next() % 9)")])
             case 4: command = .deleteCluster(name: name)
-            case 5...7:
-                command = .registerTaskDefinition(
-                    spec: try taskDefinitionSpec("f\(random.next() % 50)", image: "img:\(index)")
+            case 5...7: command = .registerTaskDefinition(spec: try taskDefinitionSpec(family, image: "img:\(index)"))
+            case 8: command = .deregisterTaskDefinition(family: family, revision: Int(random.next() % 5) + 1)
+            case 9: command = .deleteTaskDefinition(family: family, revision: Int(random.next() % 5) + 1)
+            case 10:
+                let suffix = String(index, radix: 16)
+                let id = String(repeating: "0", count: 32 - suffix.count) + suffix
+                let registration = InstanceRegistration(
+                    id: id,
+                    hostname: "h",
+                    cpu: 1024,
+                    memory: 2048,
+                    agentVersion: "v"
                 )
-            case 8:
-                command = .deregisterTaskDefinition(
-                    family: "f\(random.next() % 50)",
-                    revision: Int(random.next() % 5) + 1
+                command = .registerContainerInstance(cluster: cluster, registration: registration)
+            case 11:
+                let request = ServiceRequest(
+                    serviceName: "s\(random.next() % 30)",
+                    taskDefinition: family,
+                    desiredCount: 2
                 )
+                command = .createService(cluster: cluster, request: request)
+            case 12:
+                var update = ServiceUpdate()
+                update.desiredCount = Int(random.next() % 5)
+                command = .updateService(cluster: cluster, service: "s\(random.next() % 30)", update: update)
+            case 13: command = .deleteService(cluster: cluster, service: "s\(random.next() % 30)", force: true)
+            case 14: command = .runTask(cluster: cluster, request: RunTaskRequest(taskDefinition: family, count: 2))
             default:
-                command = .deleteTaskDefinition(family: "f\(random.next() % 50)", revision: Int(random.next() % 5) + 1)
+                let ids = state.domain.tasks.keys.sorted()
+                let task = ids.isEmpty ? "none" : ids[Int(random.next() % UInt64(ids.count))]
+                command = .stopTask(cluster: cluster, task: task, reason: nil)
             }
             _ = state.apply(
                 domainCommand(command, time: Int64(index) * 1000, token: choice == 0 ? "t\(index % 300)" : nil),
@@ -208,6 +230,7 @@ struct DomainSnapshotTests {
             )
         }
         #expect(!state.domain.clusters.isEmpty && !state.domain.families.isEmpty)
+        #expect(!state.domain.instances.isEmpty && !state.domain.services.isEmpty && !state.domain.tasks.isEmpty)
         let bytes = state.snapshot()
         let restored = try StateMachine.restore(bytes)
         #expect(restored.snapshot() == bytes)
