@@ -10,6 +10,8 @@ package enum Operation: Sendable, Equatable {
     case metrics
     /// `GET /v1/status`: this node's view.
     case status
+    /// `GET /v1/openapi.json`: the API's OpenAPI document.
+    case openAPIDocument
     /// `GET /v1/operator/raft`: members and replication.
     case raftMembers
     /// `POST /v1/operator/raft/members`: add a controller (as a learner, promoted once caught up).

@@ -46,6 +46,8 @@ package enum Router {
         switch (method, rest[0]) {
         case ("GET", "status") where rest.count == 1:
             return try made(.status, "GET /v1/status", .readonly)
+        case ("GET", "openapi.json") where rest.count == 1:
+            return try made(.openAPIDocument, "GET /v1/openapi.json", nil)
         case (_, "operator"):
             return try routeOperator(method, rest, path, context, made)
         case (_, "parameters"):

@@ -120,6 +120,8 @@ package final class ControllerNode: Sendable {
             state: state
         )
         let requests = self.requests
+        // Built once: the route is open, so answering it must not cost the node loop anything.
+        let openAPIDocument = OpenAPI.response(version: gantryVersion)
         let server = HTTPServer(
             host: apiHost,
             port: apiPort,
@@ -140,6 +142,8 @@ package final class ControllerNode: Sendable {
                     }
                     if request.operation == .health {
                         reply(JSON.response(["status": "ok"]))
+                    } else if request.operation == .openAPIDocument {
+                        reply(openAPIDocument)
                     } else {
                         inbox.post(.request(request, http, forwardedFrom: nil, reply: reply))
                     }

@@ -16,6 +16,8 @@ extension NodeLoop {
             reply(metricsResponse())
         case .status:
             reply(JSON.response(statusView()))
+        case .openAPIDocument:
+            reply(OpenAPI.response(version: gantryVersion))
         case .raftMembers:
             if role == .leader || forwardedFrom != nil || knownLeader == nil {
                 reply(JSON.response(membersView()))
