@@ -18,7 +18,16 @@ package enum Router {
 
     static func routeThrowing(_ request: HTTPRequest, tokens: TokenTable) throws(APIError) -> APIRequest {
         let (path, query) = try splitTarget(request.target)
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        // Split first, then decode each segment: an escaped '/' (%2F) inside a path parameter must not change the
+        // route (`/v1/clusters/a%2Fattributes` is the cluster named "a/attributes", not a's attributes).
+        let rawPath = String(request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0])
+        var segments: [String] = []
+        for raw in rawPath.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
+            guard let decoded = percentDecoded(String(raw)) else {
+                throw APIError(status: 400, code: "invalid_target", message: "the path has a malformed %-escape")
+            }
+            segments.append(decoded)
+        }
         let method = request.method
         let context = Context(
             request: request,

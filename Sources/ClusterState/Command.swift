@@ -253,3 +253,16 @@ extension CommandResult: WireCodable {
         }
     }
 }
+
+extension Command.Action {
+    /// A checksum of what the action asks for, to tell a retry (same request, same token) from a token reused for a
+    /// different request. Ids the leader assigns are left out: a retry is stamped with new ones.
+    package var idempotencyDigest: UInt32 {
+        var action = self
+        if case .domain(var envelope) = self {
+            envelope.command = envelope.command.withoutLeaderIDs
+            action = .domain(envelope)
+        }
+        return CRC32C.checksum(Command(time: 0, action: action).encoded())
+    }
+}

@@ -9,7 +9,7 @@ extension StateMachine: Equatable {
 
 extension StateMachine {
     /// The first byte of every state snapshot; bump when the layout changes.
-    static let snapshotFormat: UInt8 = 2
+    static let snapshotFormat: UInt8 = 3
 
     /// The whole state as bytes, canonical (sorted), so equal states give equal snapshots.
     package func snapshot() -> [UInt8] {
@@ -38,6 +38,7 @@ extension StateMachine {
             writer.writeString(record.token)
             writer.writeUInt64(UInt64(bitPattern: record.time))
             record.result.encode(into: &writer)
+            writer.writeUInt32(record.digest)
         }
         writer.writeBytes(CanonicalJSON.encode(domain))
         return writer.bytes
@@ -47,7 +48,7 @@ extension StateMachine {
     package static func restore(_ bytes: [UInt8]) throws(WireError) -> StateMachine {
         var reader = ByteReader(bytes[...])
         let format = try reader.readUInt8(field: "snapshot.format")
-        guard format == snapshotFormat || format == 1 else {
+        guard (1...snapshotFormat).contains(format) else {
             throw .invalid("state snapshot format \(format) is not supported (expected \(snapshotFormat))")
         }
         var state = StateMachine()
@@ -81,7 +82,8 @@ extension StateMachine {
             let token = try reader.readString(limit: Command.maxTokenBytes, field: "token.value")
             let time = Int64(bitPattern: try reader.readUInt64(field: "token.time"))
             let result = try CommandResult(from: &reader)
-            state.remember(TokenRecord(token: token, time: time, result: result))
+            let digest = format >= 3 ? try reader.readUInt32(field: "token.digest") : 0
+            state.remember(TokenRecord(token: token, time: time, result: result, digest: digest))
         }
         if format >= 2 {
             let domainBytes = try reader.readBytes(limit: 1 << 30, field: "snapshot.domain")

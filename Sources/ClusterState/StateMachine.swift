@@ -45,6 +45,8 @@ package struct StateMachine: Sendable {
         var token: String
         var time: Int64
         var result: CommandResult
+        /// `Command.Action.idempotencyDigest` of the request that used the token (0: unknown, from an old snapshot).
+        var digest: UInt32 = 0
     }
 
     /// How long a client token is remembered, by leader time: a client retrying after this long may apply twice.
@@ -92,12 +94,22 @@ package struct StateMachine: Sendable {
     package mutating func apply(_ command: Command, at index: UInt64) -> CommandResult {
         skip(to: index)
         expireTokens(now: command.time)
+        let digest = command.action.idempotencyDigest
         if let token = command.clientToken, let position = tokenIndex[token] {
-            return tokens[position - tokenBase].result
+            let record = tokens[position - tokenBase]
+            // A token names one request: reusing it for a different one is refused rather than answered with the
+            // first request's result (AWS: IdempotentParameterMismatch).
+            guard record.digest == 0 || record.digest == digest else {
+                return .rejected(
+                    field: "X-Gantry-Client-Token",
+                    reason: "was already used for a different request; use a new token for a new request"
+                )
+            }
+            return record.result
         }
         let result = perform(command, at: index)
         if let token = command.clientToken {
-            remember(TokenRecord(token: token, time: command.time, result: result))
+            remember(TokenRecord(token: token, time: command.time, result: result, digest: digest))
         }
         return result
     }

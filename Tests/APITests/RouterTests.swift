@@ -271,6 +271,13 @@ struct ValidationTests {
         )
     }
 
+    @Test("an escaped '/' inside a path parameter does not change the route")
+    func escapedSlash() throws {
+        let routed = try Router.route(request("GET", "/v1/clusters/a%2Fattributes", token: admin), tokens: table).get()
+        #expect(routed.operation == .domainRead(.describeCluster("a/attributes")))
+        #expect(routed.route == "GET /v1/clusters/{cluster}")
+    }
+
     @Test("durations")
     func durations() {
         #expect(Router.parseDuration("500ms") == 500)

@@ -431,3 +431,48 @@ struct ContainerInstanceApplyTests {
         #expect(DomainCommand.deleteCluster(name: "c").fillingIDs { "x" } == .deleteCluster(name: "c"))
     }
 }
+
+@Suite("Client tokens name one request")
+struct IdempotencyMismatchTests {
+    @Test("a token reused for a different request is refused, naming the header; nothing is applied")
+    func mismatch() {
+        var state = StateMachine()
+        let first = state.apply(put("x", "1", token: "t1"), at: 1)
+        #expect(first == .parameterWritten(name: "x", version: 1))
+        let other = state.apply(domainCommand(.createCluster(name: "b", tags: []), token: "t1"), at: 2)
+        #expect(
+            other
+                == .rejected(
+                    field: "X-Gantry-Client-Token",
+                    reason: "was already used for a different request; use a new token for a new request"
+                )
+        )
+        #expect(state.domain.clusters["b"] == nil)
+        #expect(state.apply(put("x", "1", token: "t1"), at: 3) == first, "the same request is still a retry")
+    }
+
+    @Test("a retried registration matches although the leader stamped a new id")
+    func retryWithNewLeaderID() {
+        var state = StateMachine()
+        _ = state.apply(domainCommand(.createCluster(name: "c", tags: [])), at: 1)
+        func register(_ id: String) -> Command {
+            let registration = InstanceRegistration(id: id, hostname: "h", cpu: 1024, memory: 2048, agentVersion: "v")
+            return domainCommand(.registerContainerInstance(cluster: "c", registration: registration), token: "reg")
+        }
+        let first = state.apply(register(String(repeating: "a", count: 32)), at: 2)
+        let retry = state.apply(register(String(repeating: "b", count: 32)), at: 3)
+        #expect(first == retry)
+        #expect(state.domain.instances.count == 1)
+    }
+
+    @Test("token digests survive a snapshot")
+    func snapshotKeepsDigests() throws {
+        var state = StateMachine()
+        _ = state.apply(put("x", "1", token: "t1"), at: 1)
+        var restored = try StateMachine.restore(state.snapshot())
+        guard case .rejected = restored.apply(put("y", "2", token: "t1"), at: 2) else {
+            Issue.record("digest lost in the snapshot")
+            return
+        }
+    }
+}

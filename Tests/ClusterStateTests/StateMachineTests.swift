@@ -126,7 +126,7 @@ struct StateMachineTests {
         #expect(restored == state)
         #expect(restored.memberAddresses[4] == "10.0.0.4:7000")
         var continued = restored
-        #expect(continued.apply(put("p/1", "again", token: "t1"), at: 52) == .parameterWritten(name: "p/1", version: 1))
+        #expect(continued.apply(put("p/1", "v1", token: "t1"), at: 52) == .parameterWritten(name: "p/1", version: 1))
     }
 
     @Test("restore refuses truncated or foreign bytes")

@@ -34,6 +34,17 @@ package enum DomainCommand: Sendable, Equatable, Codable {
     /// Forgets STOPPED tasks that stopped before `stoppedBefore` (leader time; the leader issues it periodically).
     case pruneStoppedTasks(stoppedBefore: Int64)
 
+    /// The command with the ids the leader assigns removed (for comparing a retry with the original).
+    package var withoutLeaderIDs: DomainCommand {
+        switch self {
+        case .registerContainerInstance(let cluster, var registration):
+            registration.id = nil
+            return .registerContainerInstance(cluster: cluster, registration: registration)
+        default:
+            return self
+        }
+    }
+
     /// The command with the ids the leader assigns filled in by `make` (registrations without an id).
     package func fillingIDs(_ make: () -> String) -> DomainCommand {
         switch self {
