@@ -1,16 +1,6 @@
-/// A placement constraint (ECS: distinctInstance, or memberOf with a cluster query expression).
-package struct ServicePlacementConstraint: Sendable, Equatable, Codable {
-    /// distinctInstance or memberOf.
-    package var type: String
-    /// The memberOf expression.
-    package var expression: String?
-
-    /// Creates a constraint.
-    package init(type: String, expression: String? = nil) {
-        self.type = type
-        self.expression = expression
-    }
-}
+/// A service's placement constraint: the same shape and rules as a task definition's (distinctInstance, or memberOf
+/// with a cluster query expression).
+package typealias ServicePlacementConstraint = TaskDefinitionSpec.PlacementConstraint
 
 /// A placement strategy step (ECS: random; spread over instanceId, host or attribute:NAME; binpack on cpu or
 /// memory).
