@@ -151,7 +151,7 @@ extension OpenAPI {
         [
             // Lengths are counted in characters (grapheme clusters), which JSON Schema cannot say: described only.
             "Tag": .object(
-                required: ["key", "value"],
+                required: ["key"],
                 ["key": .string("1 to 128 characters.", minLength: 1), "value": .string("At most 256 characters.")]
             ),
             "Cluster": .object(

@@ -189,19 +189,8 @@ extension TaskDefinitionSpec {
         }
     }
 
-    /// An operator's label.
-    package struct Tag: Sendable, Equatable, Codable {
-        /// 1 to 128 characters, unique in the task definition.
-        package var key: String
-        /// 0 to 256 characters.
-        package var value: String?
-
-        /// Creates a tag.
-        package init(key: String, value: String? = nil) {
-            self.key = key
-            self.value = value
-        }
-    }
+    /// An operator's label: the same type as every resource's tags.
+    package typealias Tag = ClusterState.Tag
 
     /// Ignored: Fargate's ephemeral storage.
     package struct EphemeralStorage: Sendable, Equatable, Codable {

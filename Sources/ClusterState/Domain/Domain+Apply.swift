@@ -191,7 +191,7 @@ package enum DomainRules {
             guard (1...128).contains(tag.key.count) else {
                 return .invalid("tags[\(position)].key", "must be 1 to 128 characters")
             }
-            guard tag.value.count <= 256 else {
+            guard (tag.value ?? "").count <= 256 else {
                 return .invalid("tags[\(position)].value", "must be at most 256 characters")
             }
             guard seen.insert(tag.key).inserted else {

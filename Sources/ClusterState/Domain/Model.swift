@@ -1,12 +1,12 @@
-/// A resource tag, as ECS spells it.
+/// A resource tag, as ECS spells it (clusters, services and task definitions alike).
 package struct Tag: Sendable, Equatable, Codable, Hashable {
-    /// 1 to 128 characters.
+    /// 1 to 128 characters, unique on the resource.
     package var key: String
-    /// 0 to 256 characters.
-    package var value: String
+    /// 0 to 256 characters; optional, as in ECS.
+    package var value: String?
 
     /// Creates a tag.
-    package init(key: String, value: String) {
+    package init(key: String, value: String? = nil) {
         self.key = key
         self.value = value
     }
