@@ -77,9 +77,62 @@ struct DomainClusterTests {
         )
         #expect(awsvpc.status == 400)
         #expect(awsvpc.bodyText.contains("bridge"), "\(awsvpc.bodyText)")
-        let deleted = try #require(cluster.request(reader, "DELETE", "/v1/clusters/prod"))
-        #expect(deleted.status == 200)
-        #expect(cluster.request(writer, "GET", "/v1/clusters/prod")?.status == 404)
+
+        // Instances, services and tasks: written through one follower, read from the other.
+        let registration =
+            #"{"hostname":"host-1","cpu":2048,"memory":3900,"agentVersion":"0.1.0","availabilityZone":"rack-1"}"#
+        let instance = try #require(
+            cluster.request(writer, "POST", "/v1/clusters/prod/container-instances", body: registration)
+        )
+        #expect(instance.status == 200, "\(instance.bodyText)")
+        let instanceID = try #require(jsonString(instance.bodyText, "id"))
+        let drained = try #require(
+            cluster.request(
+                reader,
+                "PUT",
+                "/v1/clusters/prod/container-instances/\(instanceID)/state",
+                body: #"{"status":"DRAINING"}"#
+            )
+        )
+        #expect(drained.bodyText.contains(#""status":"DRAINING""#))
+        #expect(
+            cluster.request(writer, "GET", "/v1/clusters/prod/container-instances?status=DRAINING")?.bodyText.contains(
+                instanceID
+            ) == true
+        )
+        let service = try #require(
+            cluster.request(
+                writer,
+                "POST",
+                "/v1/clusters/prod/services",
+                body: #"{"serviceName":"web","taskDefinition":"web:1","desiredCount":2}"#,
+                headers: [HTTPHeader(name: "X-Gantry-Client-Token", value: "create-web")]
+            )
+        )
+        #expect(service.status == 200, "\(service.bodyText)")
+        let retried = try #require(
+            cluster.request(
+                reader,
+                "POST",
+                "/v1/clusters/prod/services",
+                body: #"{"serviceName":"web","taskDefinition":"web:1","desiredCount":2}"#,
+                headers: [HTTPHeader(name: "X-Gantry-Client-Token", value: "create-web")]
+            )
+        )
+        #expect(retried.status == 200, "a retry with the same token returns the first result, not a 409")
+        #expect(
+            cluster.request(reader, "GET", "/v1/clusters/prod/services/web")?.bodyText.contains(#""desiredCount":2"#)
+                == true
+        )
+        let tasks = try #require(
+            cluster.request(writer, "POST", "/v1/clusters/prod/tasks", body: #"{"taskDefinition":"web:1","count":2}"#)
+        )
+        #expect(tasks.status == 200)
+        let listed = try #require(cluster.request(reader, "GET", "/v1/clusters/prod/tasks?family=web"))
+        #expect(countOccurrences("task/prod/", in: listed.bodyText) == 2, "\(listed.bodyText)")
+        let busy = try #require(cluster.request(reader, "DELETE", "/v1/clusters/prod"))
+        #expect(busy.status == 409, "a cluster with a service, tasks and an instance is not deleted")
+
     }
 
     @Test("the README's worked example, through the gantry CLI against a follower")
@@ -131,4 +184,15 @@ struct DomainClusterTests {
         #expect(status == 1)
         #expect(output.contains("error 409") && output.split(separator: "\n").count == 1, "\(output)")
     }
+}
+
+/// How many times `needle` occurs in `text`.
+func countOccurrences(_ needle: String, in text: String) -> Int {
+    var count = 0
+    var index = text.startIndex
+    while index < text.endIndex {
+        if text[index...].hasPrefix(needle) { count += 1 }
+        index = text.index(after: index)
+    }
+    return count
 }
