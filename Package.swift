@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "HTTP", swiftSettings: strictSettings),
         // Core: the replicated state machine (commands, apply, snapshot/restore). Time and ids arrive in commands.
         .target(name: "ClusterState", dependencies: ["Wire"], swiftSettings: strictSettings),
+        // Core: placement — resource fit, constraints (the cluster query language), strategies, with reasons.
+        .target(name: "Scheduler", dependencies: ["ClusterState"], swiftSettings: strictSettings),
         // Core: the admin API's routes, request validation, auth and response rendering.
         .target(name: "API", dependencies: ["ClusterState", "HTTP"], swiftSettings: strictSettings),
         // Shell: the controller node (node loop, storage, peer transport, HTTP API).
@@ -64,6 +66,11 @@ let package = Package(
         ),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"], swiftSettings: strictSettings),
         .testTarget(name: "ClusterStateTests", dependencies: ["ClusterState", "Wire"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SchedulerTests",
+            dependencies: ["Scheduler", "ClusterState"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "APITests", dependencies: ["API", "ClusterState", "HTTP"], swiftSettings: strictSettings),
         .testTarget(
             name: "ControllerTests",
