@@ -101,6 +101,34 @@ package struct TaskRecord: Sendable, Equatable, Codable {
     /// +1 on every change.
     package var version: Int
 
+    /// A task that exists only in a computation (placement counting what it just placed): no ids, unplaced.
+    package static func placeholder(group: String, cpu: Int, memory: Int) -> TaskRecord {
+        TaskRecord(
+            taskArn: "",
+            id: "",
+            clusterArn: "",
+            cluster: "",
+            taskDefinitionArn: "",
+            containerInstanceArn: nil,
+            group: group,
+            startedBy: nil,
+            overrides: TaskOverrides(),
+            lastStatus: "PROVISIONING",
+            desiredStatus: "RUNNING",
+            containers: [],
+            stopCode: nil,
+            stoppedReason: nil,
+            cpu: cpu,
+            memory: memory,
+            epoch: 0,
+            createdAt: 0,
+            startedAt: nil,
+            stoppingAt: nil,
+            stoppedAt: nil,
+            version: 0
+        )
+    }
+
     /// The task lifecycle, in order.
     package static let lifecycle = [
         "PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED",
