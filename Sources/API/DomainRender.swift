@@ -39,6 +39,8 @@ package enum DomainRender {
             return JSON.response(["tasks": tasks])
         case .pruned(let count):
             return JSON.response(["pruned": count])
+        case .placements(let outcome):
+            return JSON.response(outcome)
         case .refused(let status, let code, let message, let field):
             return APIError(status: status, code: code, message: message, field: field).response
         }

@@ -128,6 +128,8 @@ extension Domain {
             return applyServiceCommand(command, context: context)
         case .runTask, .stopTask, .pruneStoppedTasks:
             return applyTaskCommand(command, context: context)
+        case .placeTasks(let cluster, let placements):
+            return applyPlacements(cluster, placements, context: context)
         }
     }
 

@@ -31,6 +31,8 @@ package enum DomainCommand: Sendable, Equatable, Codable {
     case runTask(cluster: String, request: RunTaskRequest)
     /// StopTask.
     case stopTask(cluster: String, task: String, reason: String?)
+    /// The leader's placements, re-checked by apply against the current state (refused ones change nothing).
+    case placeTasks(cluster: String, placements: [TaskPlacement])
     /// Forgets STOPPED tasks that stopped before `stoppedBefore` (leader time; the leader issues it periodically).
     case pruneStoppedTasks(stoppedBefore: Int64)
 
@@ -90,6 +92,8 @@ package enum DomainResult: Sendable, Equatable, Codable {
     case tasks([TaskRecord])
     /// How many stopped tasks were pruned.
     case pruned(Int)
+    /// Which placements were applied and which refused.
+    case placements(PlacementOutcome)
     /// Nothing changed: `status` 400/404/409 with a code, a message and the field at fault.
     case refused(status: Int, code: String, message: String, field: String?)
 }
