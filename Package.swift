@@ -36,7 +36,7 @@ let package = Package(
         // Shell: the controller node (node loop, storage, peer transport, HTTP API).
         .target(
             name: "Controller",
-            dependencies: ["Raft", "RaftStorage", "Wire", "HTTP", "ClusterState", "API"],
+            dependencies: ["Raft", "RaftStorage", "Wire", "HTTP", "ClusterState", "API", "Scheduler"],
             swiftSettings: strictSettings
         ),
         // Core: history checkers (linearizability) shared by the simulation and chaos/.

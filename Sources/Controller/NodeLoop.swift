@@ -97,6 +97,9 @@ final class NodeLoop {
     var nextTick: Int64
     var nextSweep: Int64
     var nextPruneCheck: Int64 = 0
+    var nextPlacementRound: Int64 = 0
+    /// The index of the last placement proposal; the next waits until it is applied.
+    var placementProposalIndex: UInt64 = 0
 
     init(
         configuration: ControllerConfiguration,
@@ -405,6 +408,7 @@ final class NodeLoop {
     func leaderDuties() {
         guard role == .leader else { return }
         pruneStoppedTasksIfDue()
+        placePendingTasks()
         let configuration = node.configuration
         guard !configuration.learners.isEmpty, node.configurationIndex <= node.log.commitIndex else { return }
         let last = node.log.lastIndex

@@ -184,6 +184,54 @@ struct DomainClusterTests {
         #expect(status == 1)
         #expect(output.contains("error 409") && output.split(separator: "\n").count == 1, "\(output)")
     }
+
+    @Test("the leader places waiting tasks on registered instances without overcommitting, also across a leader kill")
+    func leaderPlacesTasks() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        let follower = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        #expect(cluster.request(follower, "POST", "/v1/clusters", body: #"{"clusterName":"prod"}"#)?.status == 200)
+        let definition =
+            #"{"family":"job","containerDefinitions":[{"name":"a","image":"busybox","memory":512,"cpu":128}]}"#
+        #expect(cluster.request(follower, "POST", "/v1/task-definitions", body: definition)?.status == 200)
+        var instanceIDs: [String] = []
+        for host in 1...2 {
+            let body = "{\"hostname\":\"h\(host)\",\"cpu\":4096,\"memory\":2048,\"agentVersion\":\"0.1.0\"}"
+            let response = try #require(
+                cluster.request(follower, "POST", "/v1/clusters/prod/container-instances", body: body)
+            )
+            instanceIDs.append(try #require(jsonString(response.bodyText, "id")))
+        }
+        // 2 instances × 2048 MiB hold 8 tasks of 512 MiB; 10 are asked for.
+        #expect(
+            cluster.request(follower, "POST", "/v1/clusters/prod/tasks", body: #"{"taskDefinition":"job","count":10}"#)?
+                .status == 200
+        )
+        func pending() -> [Int] {
+            instanceIDs.map { id in
+                let text =
+                    cluster.request(follower, "GET", "/v1/clusters/prod/container-instances/\(id)")?.bodyText ?? ""
+                return Int(jsonNumber(text, "pendingTasksCount") ?? "") ?? -1
+            }
+        }
+        #expect(poll(timeoutMilliseconds: 10_000) { pending() == [4, 4] ? true : nil } == true, "placed: \(pending())")
+        let waiting = cluster.request(follower, "GET", "/v1/clusters/prod/tasks?desiredStatus=RUNNING")?.bodyText ?? ""
+        #expect(countOccurrences("task/prod/", in: waiting) == 10)
+        // A new leader keeps placing (two more tasks fit once the cluster grows) and never places twice.
+        cluster.signal(leader, SIGKILL)
+        let survivors = [1, 2, 3].map(UInt64.init).filter { $0 != leader }
+        #expect(cluster.waitForLeader(among: survivors) != nil)
+        let body = #"{"hostname":"h3","cpu":4096,"memory":2048,"agentVersion":"0.1.0"}"#
+        let third = try #require(
+            cluster.request(survivors[0], "POST", "/v1/clusters/prod/container-instances", body: body)
+        )
+        instanceIDs.append(try #require(jsonString(third.bodyText, "id")))
+        func total() -> Int { pending().reduce(0, +) }
+        #expect(poll(timeoutMilliseconds: 10_000) { total() == 10 ? true : nil } == true, "placed: \(pending())")
+        #expect(pending().allSatisfy { $0 <= 4 })
+    }
 }
 
 /// How many times `needle` occurs in `text`.
