@@ -18,17 +18,13 @@ extension NodeLoop {
         guard !waiting.isEmpty else { return }
         let domain = state.domain
         for cluster in Set(waiting.map(\.cluster)).sorted() {
+            // One pass over the tasks, not one per instance: this runs every 200 ms on the node loop.
+            let live = Dictionary(
+                grouping: domain.tasks.values.filter { $0.cluster == cluster && $0.lastStatus != "STOPPED" }
+            ) { $0.containerInstanceArn ?? "" }
             let candidates = domain.instances.values.filter { $0.cluster == cluster && $0.status != "INACTIVE" }
                 .sorted { $0.id < $1.id }
-                .map { instance in
-                    let placed = domain.tasks.values.filter {
-                        $0.containerInstanceArn == instance.containerInstanceArn && $0.lastStatus != "STOPPED"
-                    }
-                    let ports = placed.flatMap { task in
-                        domain.taskDefinition(task.taskDefinitionArn).map { Domain.fixedHostPorts($0.spec) } ?? []
-                    }
-                    return PlacementCandidate(instance: instance, tasks: placed, taskPorts: ports)
-                }
+                .map { PlacementCandidate(instance: $0, tasks: live[$0.containerInstanceArn] ?? []) }
             var plan: [TaskPlacement] = []
             let groups = Dictionary(grouping: waiting.filter { $0.cluster == cluster }) {
                 "\($0.taskDefinitionArn)|\($0.group)"

@@ -13,17 +13,19 @@ package struct PlacementCandidate: Sendable, Equatable {
     /// Memory MiB free.
     package var freeMemory: Int
 
-    /// A candidate from an instance and its live tasks; `taskPorts` are the host ports those tasks hold.
-    package init(instance: ContainerInstance, tasks: [TaskRecord], taskPorts: [String] = []) {
+    /// A candidate from an instance and its live tasks. Free cpu, memory and host ports are the instance's
+    /// `remainingResources`, which apply keeps as placements land and re-checks every placement against, so the
+    /// placement core and apply judge "fits" from one source; `tasks` serve constraints and spread only.
+    package init(instance: ContainerInstance, tasks: [TaskRecord]) {
         self.instance = instance
         self.tasks = tasks.filter { $0.lastStatus != "STOPPED" }
-        let registered = { (name: String) in instance.registeredResources.first { $0.name == name } }
-        let reserved =
-            (registered("PORTS")?.stringSetValue ?? []).map { "tcp/\($0)" }
-            + (registered("PORTS_UDP")?.stringSetValue ?? []).map { "udp/\($0)" }
-        usedPorts = Set(reserved + taskPorts)
-        freeCPU = (registered("CPU")?.integerValue ?? 0) - self.tasks.reduce(0) { $0 + $1.cpu }
-        freeMemory = (registered("MEMORY")?.integerValue ?? 0) - self.tasks.reduce(0) { $0 + $1.memory }
+        let remaining = { (name: String) in instance.remainingResources.first { $0.name == name } }
+        usedPorts = Set(
+            (remaining("PORTS")?.stringSetValue ?? []).map { "tcp/\($0)" }
+                + (remaining("PORTS_UDP")?.stringSetValue ?? []).map { "udp/\($0)" }
+        )
+        freeCPU = remaining("CPU")?.integerValue ?? 0
+        freeMemory = remaining("MEMORY")?.integerValue ?? 0
     }
 }
 
