@@ -31,12 +31,14 @@ let package = Package(
         .target(name: "ClusterState", dependencies: ["Wire"], swiftSettings: strictSettings),
         // Core: placement — resource fit, constraints (the cluster query language), strategies, with reasons.
         .target(name: "Scheduler", dependencies: ["ClusterState"], swiftSettings: strictSettings),
+        // Core: the leader's brain — liveness verdicts, service reconciliation, rollouts, the circuit breaker.
+        .target(name: "Orchestration", dependencies: ["ClusterState", "Scheduler"], swiftSettings: strictSettings),
         // Core: the admin API's routes, request validation, auth and response rendering.
-        .target(name: "API", dependencies: ["ClusterState", "HTTP"], swiftSettings: strictSettings),
+        .target(name: "API", dependencies: ["ClusterState", "HTTP", "Orchestration"], swiftSettings: strictSettings),
         // Shell: the controller node (node loop, storage, peer transport, HTTP API).
         .target(
             name: "Controller",
-            dependencies: ["Raft", "RaftStorage", "Wire", "HTTP", "ClusterState", "API", "Scheduler"],
+            dependencies: ["Raft", "RaftStorage", "Wire", "HTTP", "ClusterState", "API", "Scheduler", "Orchestration"],
             swiftSettings: strictSettings
         ),
         // Core: history checkers (linearizability) shared by the simulation and chaos/.
@@ -44,7 +46,7 @@ let package = Package(
         // Test support: deterministic multi-node simulation under virtual time.
         .target(
             name: "Simulation",
-            dependencies: ["Raft", "RaftStorage", "ChaosCheck"],
+            dependencies: ["Raft", "RaftStorage", "ChaosCheck", "ClusterState", "Scheduler", "Orchestration"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -71,6 +73,11 @@ let package = Package(
             dependencies: ["Scheduler", "ClusterState"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "OrchestrationTests",
+            dependencies: ["Orchestration", "Scheduler", "ClusterState"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "APITests", dependencies: ["API", "ClusterState", "HTTP"], swiftSettings: strictSettings),
         .testTarget(
             name: "ControllerTests",
@@ -80,7 +87,7 @@ let package = Package(
         .testTarget(name: "ChaosCheckTests", dependencies: ["ChaosCheck"], swiftSettings: strictSettings),
         .testTarget(
             name: "SimulationTests",
-            dependencies: ["Simulation", "Raft", "ChaosCheck"],
+            dependencies: ["Simulation", "Raft", "ChaosCheck", "ClusterState"],
             swiftSettings: strictSettings
         ),
     ]

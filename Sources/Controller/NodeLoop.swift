@@ -408,7 +408,7 @@ final class NodeLoop {
     func leaderDuties() {
         guard role == .leader else { return }
         pruneStoppedTasksIfDue()
-        placePendingTasks()
+        orchestrate()
         let configuration = node.configuration
         guard !configuration.learners.isEmpty, node.configurationIndex <= node.log.commitIndex else { return }
         let last = node.log.lastIndex

@@ -113,6 +113,20 @@ package enum Placement {
         return decisions
     }
 
+    /// For each candidate, why it cannot take one task of `request` now, or nil if it can (`explain`'s view).
+    package static func rejections(_ request: PlacementRequest, on candidates: [PlacementCandidate]) -> [String?] {
+        var memberOf: [Query] = []
+        for constraint in request.constraints where constraint.type == "memberOf" {
+            if let query = try? Query.parse(constraint.expression ?? "") { memberOf.append(query) }
+        }
+        let unparsable = request.constraints.filter { $0.type == "memberOf" }.count - memberOf.count
+        return candidates.map { candidate in
+            rejection(candidate, request, memberOf: memberOf, unparsable: unparsable).map { reason in
+                reason.hasPrefix("{is}") ? "is" + reason.dropFirst(4) : reason
+            }
+        }
+    }
+
     /// Why `candidate` cannot take the task, or nil.
     static func rejection(
         _ candidate: PlacementCandidate,

@@ -130,6 +130,8 @@ extension Domain {
             return applyTaskCommand(command, context: context)
         case .placeTasks(let cluster, let placements):
             return applyPlacements(cluster, placements, context: context)
+        case .reportTaskStates, .setAgentConnected, .orchestrate, .rollbackService:
+            return applyOrchestrationCommand(command, context: context)
         }
     }
 

@@ -49,15 +49,41 @@ extension Domain {
             )
             instances[id] = instance
             return .containerInstance(instance)
-        case .deregisterContainerInstance(let clusterName, let reference, _):
+        case .deregisterContainerInstance(let clusterName, let reference, let force):
             guard var instance = instance(reference, in: clusterName) else {
                 return .instanceNotFound(reference, clusterName)
             }
             guard instance.status != "INACTIVE" else { return .containerInstance(instance) }
+            let live = tasks.values.filter { $0.instanceID == instance.id && $0.lastStatus != "STOPPED" }
+            guard live.isEmpty || force else {
+                return .refused(
+                    status: 409,
+                    code: "instance_has_tasks",
+                    message:
+                        "container instance \(instance.id) still has \(live.count) tasks that have not stopped; "
+                        + "drain it first, or deregister with force (its tasks are then stopped and replaced elsewhere)",
+                    field: "containerInstance"
+                )
+            }
             instance.status = "INACTIVE"
             instance.agentConnected = false
             touch(&instance, context)
-            return .containerInstance(instance)
+            // Forced: nothing will report these tasks any more, so they are stopped here (their services replace
+            // them) and what they held is released.
+            for var task in live.sorted(by: { $0.id < $1.id }) {
+                if task.desiredStatus == "RUNNING" {
+                    task.desiredStatus = "STOPPED"
+                    task.stopCode = "ServiceSchedulerInitiated"
+                    task.stoppingAt = context.time
+                }
+                task.stoppedReason = task.stoppedReason ?? "Container instance \(instance.id) was deregistered"
+                task.lastStatus = "STOPPED"
+                task.stoppedAt = context.time
+                for position in task.containers.indices { task.containers[position].lastStatus = "STOPPED" }
+                task.version += 1
+                store(task, context)
+            }
+            return .containerInstance(instances[instance.id]!)
         case .updateContainerInstanceState(let clusterName, let reference, let status):
             guard status == "ACTIVE" || status == "DRAINING" else {
                 return .invalid("status", "must be ACTIVE or DRAINING")

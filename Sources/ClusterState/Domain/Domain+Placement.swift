@@ -53,31 +53,14 @@ extension Domain {
                 continue
             }
             var task = tasks[placement.task]!
-            var instance = instances[placement.instance]!
-            let ports = taskDefinition(task.taskDefinitionArn).map { Self.fixedHostPorts($0.spec) } ?? []
-            task.containerInstanceArn = instance.containerInstanceArn
+            task.containerInstanceArn = instances[placement.instance]!.containerInstanceArn
             task.lastStatus = "PENDING"
             task.epoch += 1
             task.version += 1
-            tasks[task.id] = task
-            instance.remainingResources = instance.remainingResources.map { resource in
-                var resource = resource
-                switch resource.name {
-                case "CPU": resource.integerValue = (resource.integerValue ?? 0) - task.cpu
-                case "MEMORY": resource.integerValue = (resource.integerValue ?? 0) - task.memory
-                case "PORTS", "PORTS_UDP":
-                    let prefix = resource.name == "PORTS" ? "tcp/" : "udp/"
-                    let added = ports.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(4)) }
-                    let merged = Set((resource.stringSetValue ?? []) + added).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
-                    resource.stringSetValue = merged
-                default: break
-                }
-                return resource
+            if task.hostPorts == nil {
+                task.hostPorts = taskDefinition(task.taskDefinitionArn).map { Self.fixedHostPorts($0.spec) } ?? []
             }
-            instance.pendingTasksCount += 1
-            instance.updatedAt = context.time
-            instance.version += 1
-            instances[instance.id] = instance
+            store(task, context)
             outcome.accepted.append(placement)
         }
         return .placements(outcome)
@@ -108,7 +91,7 @@ extension Domain {
             (remaining("PORTS")?.stringSetValue ?? []).map { "tcp/\($0)" }
                 + (remaining("PORTS_UDP")?.stringSetValue ?? []).map { "udp/\($0)" }
         )
-        let ports = taskDefinition(task.taskDefinitionArn).map { Self.fixedHostPorts($0.spec) } ?? []
+        let ports = task.hostPorts ?? taskDefinition(task.taskDefinitionArn).map { Self.fixedHostPorts($0.spec) } ?? []
         if let taken = ports.first(where: { used.contains($0) }) {
             return "container instance \(instance.id) has host port \(taken) taken now"
         }

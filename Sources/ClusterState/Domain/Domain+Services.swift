@@ -42,6 +42,9 @@ extension Domain {
             case .success(let filled): configuration = filled
             case .failure(let refusal): return refusal.result
             }
+            if let problem = configuration.progressProblem(desiredCount: desired) {
+                return .invalid("deploymentConfiguration", problem)
+            }
             if let refusal = Self.placementProblem(request.placementStrategy ?? [], request.placementConstraints ?? [])
             {
                 return refusal.result
@@ -169,27 +172,17 @@ extension Domain {
             }
             if newDefinition != nil || update.forceNewDeployment == true {
                 let arn = newDefinition?.taskDefinitionArn ?? service.taskDefinition
-                for position in service.deployments.indices where service.deployments[position].status == "PRIMARY" {
-                    service.deployments[position].status = "ACTIVE"
-                    service.deployments[position].updatedAt = context.time
-                }
-                let deployment = Deployment(
-                    id: "ecs-svc/\(context.index)",
-                    status: "PRIMARY",
-                    taskDefinition: arn,
-                    desiredCount: service.desiredCount,
-                    pendingCount: 0,
-                    runningCount: 0,
-                    failedTasks: 0,
-                    rolloutState: "IN_PROGRESS",
-                    rolloutStateReason: "ECS deployment ecs-svc/\(context.index) in progress.",
-                    createdAt: context.time,
-                    updatedAt: context.time
-                )
-                service.deployments.insert(deployment, at: 0)
-                service.taskDefinition = arn
+                Self.startDeployment(&service, taskDefinition: arn, rollback: false, context)
                 messages.append(
                     "started deployment ecs-svc/\(context.index) of \(arn.split(separator: "/").last ?? "")"
+                )
+            }
+            if service.schedulingStrategy == "REPLICA",
+                let problem = service.deploymentConfiguration.progressProblem(desiredCount: service.desiredCount)
+            {
+                return .invalid(
+                    update.deploymentConfiguration == nil ? "desiredCount" : "deploymentConfiguration",
+                    problem
                 )
             }
             service.updatedAt = context.time
@@ -268,6 +261,13 @@ extension Domain {
         }
         configuration.maximumPercent = maximum
         configuration.minimumHealthyPercent = minimum
+        if let threshold = configuration.deploymentCircuitBreaker?.threshold, !(1...10_000).contains(threshold) {
+            return .failure(
+                Refusal(
+                    result: .invalid("deploymentConfiguration.deploymentCircuitBreaker.threshold", "must be 1 to 10000")
+                )
+            )
+        }
         if configuration.deploymentCircuitBreaker == nil {
             configuration.deploymentCircuitBreaker = DeploymentConfiguration.CircuitBreaker(
                 enable: false,

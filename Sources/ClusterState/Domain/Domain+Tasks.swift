@@ -72,7 +72,7 @@ extension Domain {
                 for position in task.containers.indices { task.containers[position].lastStatus = "STOPPED" }
             }
             task.version += 1
-            tasks[task.id] = task
+            store(task, context)
             return .tasks([task])
         case .pruneStoppedTasks(let before):
             let doomed = tasks.values.filter { $0.lastStatus == "STOPPED" && ($0.stoppedAt ?? .max) < before }.map(\.id)
@@ -118,7 +118,8 @@ extension Domain {
                     reason: nil,
                     healthStatus: "UNKNOWN",
                     networkBindings: [],
-                    essential: container.isEssential
+                    essential: container.isEssential,
+                    hasHealthCheck: container.healthCheck != nil
                 )
             },
             stopCode: nil,
@@ -130,7 +131,29 @@ extension Domain {
             startedAt: nil,
             stoppingAt: nil,
             stoppedAt: nil,
-            version: 1
+            version: 1,
+            hostPorts: Self.fixedHostPorts(spec)
+        )
+    }
+
+    /// A task of `definition` as it would be created in `cluster` (no ids): what placement needs to judge it.
+    package func newTaskPreview(_ definition: TaskDefinitionRecord, group: String, cluster: String) -> TaskRecord {
+        let stand = Cluster(
+            clusterArn: "",
+            clusterName: cluster,
+            status: "ACTIVE",
+            tags: [],
+            createdAt: 0,
+            updatedAt: 0
+        )
+        return newTask(
+            definition,
+            cluster: stand,
+            group: group,
+            startedBy: nil,
+            overrides: TaskOverrides(),
+            ordinal: 0,
+            context: Context(time: 0, arnPrefix: "")
         )
     }
 

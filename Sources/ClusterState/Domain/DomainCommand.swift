@@ -35,6 +35,15 @@ package enum DomainCommand: Sendable, Equatable, Codable {
     case placeTasks(cluster: String, placements: [TaskPlacement])
     /// Forgets STOPPED tasks that stopped before `stoppedBefore` (leader time; the leader issues it periodically).
     case pruneStoppedTasks(stoppedBefore: Int64)
+    /// An agent's reports of its tasks' states (fenced by each task's epoch).
+    case reportTaskStates(cluster: String, instance: String, reports: [TaskStateReport])
+    /// The leader's liveness verdict on an instance's agent: losing it stops the instance's tasks (they are replaced
+    /// elsewhere; the agent stops them when it returns).
+    case setAgentConnected(cluster: String, instance: String, connected: Bool)
+    /// The service reconciler's decisions for one service, each re-checked in apply.
+    case orchestrate(cluster: String, service: String, steps: [OrchestrationStep])
+    /// An operator's rollback: a new deployment of the last COMPLETED deployment's task definition, or of `to`.
+    case rollbackService(cluster: String, service: String, to: String?)
 
     /// The command with the ids the leader assigns removed (for comparing a retry with the original).
     package var withoutLeaderIDs: DomainCommand {

@@ -25,11 +25,21 @@ package struct DeploymentConfiguration: Sendable, Equatable, Codable {
         package var enable: Bool
         /// Whether a failed deployment rolls back to the last completed one.
         package var rollback: Bool
+        /// Failed tasks that trip it (Gantry's addition; default ECS's `ceil(0.5 × desiredCount)` clamped to
+        /// [3, 200]).
+        package var threshold: Int?
 
         /// Creates a setting.
-        package init(enable: Bool, rollback: Bool) {
+        package init(enable: Bool, rollback: Bool, threshold: Int? = nil) {
             self.enable = enable
             self.rollback = rollback
+            self.threshold = threshold
+        }
+
+        /// The number of failed tasks that trips the breaker for `desiredCount`.
+        package func failureThreshold(desiredCount: Int) -> Int {
+            if let threshold { return threshold }
+            return min(200, max(3, (desiredCount + 1) / 2))
         }
     }
 
@@ -49,6 +59,18 @@ package struct DeploymentConfiguration: Sendable, Equatable, Codable {
         self.maximumPercent = maximumPercent
         self.minimumHealthyPercent = minimumHealthyPercent
         self.deploymentCircuitBreaker = deploymentCircuitBreaker
+    }
+
+    /// Why a REPLICA service of `desiredCount` tasks could never replace a task under these bounds, or nil: the
+    /// most tasks allowed (maximum, rounded down) must exceed the fewest healthy kept (minimum, rounded up).
+    package func progressProblem(desiredCount: Int) -> String? {
+        guard desiredCount > 0, let maximum = maximumPercent, let minimum = minimumHealthyPercent else { return nil }
+        let most = max(desiredCount, desiredCount * maximum / 100)
+        let fewest = (desiredCount * minimum + 99) / 100
+        guard most <= fewest else { return nil }
+        return "with desiredCount \(desiredCount), maximumPercent \(maximum) allows at most \(most) tasks and "
+            + "minimumHealthyPercent \(minimum) keeps \(fewest) healthy, so no task could ever be replaced; "
+            + "raise maximumPercent or lower minimumHealthyPercent"
     }
 }
 
@@ -76,6 +98,12 @@ package struct Deployment: Sendable, Equatable, Codable {
     package var createdAt: Int64
     /// Leader time of the last change.
     package var updatedAt: Int64
+    /// Whether the scheduler or an operator started it to roll back to an earlier deployment.
+    package var isRollback: Bool?
+    /// Leader time it reached COMPLETED or FAILED.
+    package var finishedAt: Int64?
+    /// Leader time it left the service's deployments (INACTIVE).
+    package var retiredAt: Int64?
 }
 
 /// A service event (the last 100 are kept).
@@ -122,6 +150,13 @@ package struct Service: Sendable, Equatable, Codable {
     package var deployments: [Deployment]
     /// The last 100 events, newest first.
     package var events: [ServiceEvent]
+    /// Its tasks that have not STOPPED, whatever their desired status (nil in states written before it was kept,
+    /// when services had no tasks): what `maximumPercent` bounds and what a deleted service waits for.
+    package var liveTaskCount: Int?
+    /// Its healthy tasks (`TaskRecord.isHealthy`): what `minimumHealthyPercent` bounds (nil as `liveTaskCount`).
+    package var healthyTaskCount: Int?
+    /// Deployments that left `deployments` (INACTIVE), newest first, the last 50: what an operator rolls back to.
+    package var deploymentHistory: [Deployment]?
     /// Tags.
     package var tags: [Tag]
     /// Leader time of creation.

@@ -26,6 +26,8 @@ package struct TaskContainer: Sendable, Equatable, Codable {
     package var networkBindings: [NetworkBinding]
     /// Whether the task stops when this container stops.
     package var essential: Bool
+    /// Whether its definition has a health check (then it counts as healthy only once HEALTHY).
+    package var hasHealthCheck: Bool?
 }
 
 /// Per-run changes to a task's containers (ECS `overrides.containerOverrides`).
@@ -100,6 +102,28 @@ package struct TaskRecord: Sendable, Equatable, Codable {
     package var stoppedAt: Int64?
     /// +1 on every change.
     package var version: Int
+    /// The fixed host ports it binds, as `tcp/80`, fixed when it is created (so they are released on stop even if
+    /// its task definition is deleted meanwhile).
+    package var hostPorts: [String]?
+
+    /// The lifecycle position of `lastStatus` (PROVISIONING 0 … STOPPED 7).
+    package var stage: Int { Self.lifecycle.firstIndex(of: lastStatus) ?? 0 }
+    /// Whether it has not reached RUNNING yet.
+    package var isStarting: Bool { stage < 3 }
+    /// The instance id it is placed on, or nil.
+    package var instanceID: String? {
+        containerInstanceArn.map { String($0.split(separator: "/").last ?? "") }
+    }
+    /// Wanted, RUNNING, and HEALTHY in every container that has a health check: what `minimumHealthyPercent`
+    /// counts.
+    package var isHealthy: Bool {
+        desiredStatus == "RUNNING" && lastStatus == "RUNNING"
+            && containers.allSatisfy { !($0.hasHealthCheck ?? false) || $0.healthStatus == "HEALTHY" }
+    }
+    /// The service name for tasks of a service (group `service:<name>`), or nil.
+    package var serviceName: String? {
+        group.hasPrefix("service:") ? String(group.dropFirst("service:".count)) : nil
+    }
 
     /// A task that exists only in a computation (placement counting what it just placed): no ids, unplaced.
     package static func placeholder(group: String, cpu: Int, memory: Int) -> TaskRecord {
