@@ -1,5 +1,6 @@
 package import ClusterState
 package import HTTP
+import Orchestration
 
 /// Renders domain results and queries in ECS's response shapes. Pure.
 package enum DomainRender {
@@ -113,7 +114,7 @@ package enum DomainRender {
             return JSON.response(List(families: pageNames, nextToken: next))
         case .listContainerInstances, .describeContainerInstance, .listAttributes:
             return instanceQuery(query, in: domain)
-        case .listServices, .describeService, .listTasks, .describeTask:
+        case .listServices, .describeService, .explainService, .listTasks, .describeTask:
             return workloadQuery(query, in: domain)
         }
     }
@@ -201,6 +202,27 @@ package enum DomainRender {
                 .response
             }
             return JSON.response(["service": service])
+        case .explainService(let cluster, let name):
+            guard domain.clusters[cluster] != nil else { return clusterNotFound(cluster) }
+            guard let service = domain.liveService(name, in: cluster) else {
+                return APIError(
+                    status: 404,
+                    code: "service_not_found",
+                    message: "service \(name) does not exist in cluster \(cluster)"
+                )
+                .response
+            }
+            // A fixed seed: the same state explains the same way on every controller and every call.
+            guard let explanation = Orchestrator.explain(domain, cluster: cluster, service: name, seed: 0) else {
+                return APIError(
+                    status: 404,
+                    code: "task_definition_not_found",
+                    message:
+                        "service \(service.serviceName)'s task definition \(service.taskDefinition) no longer exists"
+                )
+                .response
+            }
+            return JSON.response(["explanation": explanation])
         case .listTasks(let cluster, let filter, let page):
             guard domain.clusters[cluster] != nil else { return clusterNotFound(cluster) }
             struct List: Encodable {

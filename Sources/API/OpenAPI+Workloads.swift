@@ -1,5 +1,6 @@
 /// Services and tasks: ECS CreateService, ListServices, DescribeServices, UpdateService, DeleteService, RunTask,
-/// ListTasks, DescribeTasks and StopTask under a cluster.
+/// ListTasks, DescribeTasks and StopTask under a cluster; Gantry's rollback and placement explanation; agents'
+/// task state reports.
 extension OpenAPI {
     static var workloadComponents: [String: JSONSchema] {
         [
@@ -10,7 +11,15 @@ extension OpenAPI {
                     "minimumHealthyPercent": .integer(minimum: 0, maximum: 100),
                     "deploymentCircuitBreaker": .object(
                         required: ["enable", "rollback"],
-                        ["enable": .boolean(), "rollback": .boolean()]
+                        [
+                            "enable": .boolean(),
+                            "rollback": .boolean(),
+                            "threshold": .integer(
+                                "Failed tasks that trip it (default: half the desired count, clamped to 3-200).",
+                                minimum: 1,
+                                maximum: 10_000
+                            ),
+                        ]
                     ),
                 ]
             ),
@@ -77,6 +86,9 @@ extension OpenAPI {
                     "rolloutStateReason": .string(),
                     "createdAt": .integer(),
                     "updatedAt": .integer(),
+                    "isRollback": .boolean("Started (by the circuit breaker or an operator) to roll back."),
+                    "finishedAt": .integer("When it reached COMPLETED or FAILED."),
+                    "retiredAt": .integer("When it left the deployments for the history (INACTIVE)."),
                 ]
             ),
             "Service": .object(
@@ -108,6 +120,12 @@ extension OpenAPI {
                             ["id": .string(), "createdAt": .integer(), "message": .string()]
                         ),
                         "The last 100, newest first."
+                    ),
+                    "liveTaskCount": .integer("Its tasks that have not STOPPED.", minimum: 0),
+                    "healthyTaskCount": .integer("Its RUNNING tasks that pass their health checks.", minimum: 0),
+                    "deploymentHistory": .array(
+                        .ref("Deployment"),
+                        "Deployments that left `deployments` (INACTIVE), newest first, the last 50."
                     ),
                     "tags": .array(.ref("Tag")),
                     "createdAt": .integer(),
@@ -175,6 +193,7 @@ extension OpenAPI {
                         )
                     ),
                     "essential": .boolean(),
+                    "hasHealthCheck": .boolean("Whether its healthStatus comes from a health check."),
                 ]
             ),
             "Task": .object(
@@ -215,7 +234,71 @@ extension OpenAPI {
                     "stoppingAt": .integer(),
                     "stoppedAt": .integer(),
                     "version": .integer(minimum: 1),
+                    "hostPorts": .array(.string("protocol/port, e.g. tcp/80."), "The fixed host ports it binds."),
                 ]
+            ),
+            "RollbackServiceRequest": .object(
+                [
+                    "to": .string(
+                        "A revision of the service's family, family:revision or a task definition ARN; "
+                            + "absent: the last COMPLETED deployment's.",
+                        minLength: 1,
+                        maxLength: 255
+                    )
+                ]
+            ),
+            "PlacementVerdict": .object(
+                required: [
+                    "id", "hostname", "status", "freeCPU", "freeMemory", "serviceTasks", "verdict", "wouldPlace",
+                ],
+                [
+                    "id": .string("The container instance id."),
+                    "hostname": .string(),
+                    "status": .string(oneOf: ["ACTIVE", "DRAINING"]),
+                    "freeCPU": .integer("CPU units free."),
+                    "freeMemory": .integer("Memory MiB free."),
+                    "serviceTasks": .integer("Tasks of the service on it now.", minimum: 0),
+                    "verdict": .string("`fits`, or why it cannot take a task (\"lacked 512 MiB memory\")."),
+                    "wouldPlace": .integer("Tasks the dry run put on it.", minimum: 0),
+                ]
+            ),
+            "PlacementExplanation": .object(
+                "A dry run of the service's next placement: its waiting tasks, or one more task if none waits.",
+                required: [
+                    "service", "taskDefinition", "waiting", "simulated", "placeable", "instances", "summary",
+                ],
+                [
+                    "service": .string(),
+                    "taskDefinition": .string("The PRIMARY deployment's task definition ARN."),
+                    "waiting": .integer("Tasks of the service waiting for an instance now.", minimum: 0),
+                    "simulated": .integer("Tasks the dry run placed.", minimum: 1),
+                    "placeable": .integer("How many of them found an instance.", minimum: 0),
+                    "reason": .string("Why the others did not (absent when all did)."),
+                    "instances": .array(.ref("PlacementVerdict"), "Every candidate instance of the cluster."),
+                    "summary": .string("One sentence."),
+                ]
+            ),
+            "ExplanationResponse": .object(
+                required: ["explanation"],
+                ["explanation": .ref("PlacementExplanation")]
+            ),
+            "TaskStateReport": .object(
+                required: ["task", "epoch", "status"],
+                [
+                    "task": .string("The task id.", minLength: 1, maxLength: 64),
+                    "epoch": .integer(
+                        "The assignment's epoch; a report for another epoch is ignored.",
+                        minimum: 1
+                    ),
+                    "status": .string(oneOf: ["RUNNING", "STOPPED"]),
+                    "healthStatus": .string(oneOf: ["HEALTHY", "UNHEALTHY", "UNKNOWN"]),
+                    "exitCode": .integer("The essential container's exit code.", minimum: -255, maximum: 255),
+                    "reason": .string("Why it stopped.", maxLength: 255),
+                ]
+            ),
+            "TaskStatesRequest": .object(
+                required: ["reports"],
+                ["reports": .array(.ref("TaskStateReport"), minItems: 1, maxItems: 1000)]
             ),
             "TaskResponse": .object(required: ["task"], ["task": .ref("Task")]),
             "TasksResponse": .object(required: ["tasks"], ["tasks": .array(.ref("Task"))]),
@@ -249,6 +332,8 @@ extension OpenAPI {
                     "DescribeService": Link("describeService", named),
                     "UpdateService": Link("updateService", named),
                     "DeleteService": Link("deleteService", named),
+                    "ExplainService": Link("explainService", named),
+                    "RollbackService": Link("rollbackService", named),
                 ],
                 writes: true
             ),
@@ -304,6 +389,34 @@ extension OpenAPI {
                 success: .json("ServiceResponse", "The service, DRAINING or INACTIVE."),
                 errors: [404, 409],
                 writes: true
+            ),
+            DocumentedRoute(
+                method: "POST",
+                path: "\(base)/services/{service}/rollback",
+                role: .operator,
+                operationID: "rollbackService",
+                summary:
+                    "Roll a service back: a new PRIMARY deployment (marked isRollback) of an earlier task definition.",
+                tag: .services,
+                parameters: [clusterParameter, service],
+                body: .ref("RollbackServiceRequest"),
+                bodyOptional: true,
+                bodyExample: ["to": "1"],
+                success: .json("ServiceResponse", "The service, the rollback deployment PRIMARY."),
+                errors: [404, 409],
+                writes: true
+            ),
+            DocumentedRoute(
+                method: "GET",
+                path: "\(base)/services/{service}/explain",
+                role: .readonly,
+                operationID: "explainService",
+                summary: "Explain the service's next placement: each instance's verdict in a dry run of the scheduler.",
+                tag: .services,
+                parameters: [clusterParameter, service],
+                success: .json("ExplanationResponse", "The dry run.", headers: readHeaders),
+                errors: [404],
+                readsState: true
             ),
             DocumentedRoute(
                 method: "POST",
@@ -366,6 +479,25 @@ extension OpenAPI {
                 bodyOptional: true,
                 bodyExample: ["reason": "maintenance"],
                 success: .json("TasksResponse", "The task, desired STOPPED."),
+                errors: [404],
+                writes: true
+            ),
+            DocumentedRoute(
+                method: "POST",
+                path: "\(base)/container-instances/{id}/task-states",
+                role: .operator,
+                operationID: "reportTaskStates",
+                summary: "An agent reports its tasks' states (reports for another instance or epoch are ignored).",
+                tag: .containerInstances,
+                parameters: [
+                    clusterParameter,
+                    .path("id", "The container instance's id (32 hex digits).", .string(pattern: "^[0-9a-f]{32}$")),
+                ],
+                body: .ref("TaskStatesRequest"),
+                bodyExample: [
+                    "reports": [["task": "0123456789abcdef0123456789abcdef", "epoch": 1, "status": "RUNNING"]]
+                ],
+                success: .json("TasksResponse", "The tasks the reports changed."),
                 errors: [404],
                 writes: true
             ),

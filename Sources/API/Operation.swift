@@ -150,6 +150,8 @@ package enum DomainQuery: Sendable, Equatable {
     case listServices(cluster: String, page: Page)
     /// `GET /v1/clusters/{cluster}/services/{service}`.
     case describeService(cluster: String, service: String)
+    /// `GET /v1/clusters/{cluster}/services/{service}/explain`: a dry run of the service's next placement.
+    case explainService(cluster: String, service: String)
     /// `GET /v1/clusters/{cluster}/tasks` with ECS's ListTasks filters.
     case listTasks(cluster: String, filter: TaskFilter, page: Page)
     /// `GET /v1/clusters/{cluster}/tasks/{task}`.

@@ -185,6 +185,12 @@ extension Router {
                 throw .invalid("status", "must be ACTIVE or DRAINING")
             }
             return try write(.updateContainerInstanceState(cluster: cluster, id: rest[1], status: status), route)
+        case ("POST", let rest) where rest.count == 3 && rest[0] == "container-instances" && rest[2] == "task-states":
+            // Agents report here; role operator until agents get a role of their own (issue 8).
+            let route = "POST \(base)/container-instances/{id}/task-states"
+            _ = try context.authorize(.operator, route)
+            let reports = try taskStateReports(context.request.body)
+            return try write(.reportTaskStates(cluster: cluster, instance: rest[1], reports: reports), route)
         case ("PUT", ["attributes"]), ("POST", ["attributes", "delete"]):
             let deleting = parts.count == 4
             let route = deleting ? "POST \(base)/attributes/delete" : "PUT \(base)/attributes"
@@ -233,6 +239,14 @@ extension Router {
                 shape: #"{"desiredCount": 3, "taskDefinition": "web:2", "forceNewDeployment": false}"#
             )
             return try write(.updateService(cluster: cluster, service: rest[1], update: update), route)
+        case ("POST", let rest) where rest.count == 3 && rest[0] == "services" && rest[2] == "rollback":
+            let route = "POST \(base)/services/{service}/rollback"
+            _ = try context.authorize(.operator, route)
+            let to = try rollbackTarget(context.request.body)
+            return try write(.rollbackService(cluster: cluster, service: rest[1], to: to), route)
+        case ("GET", let rest) where rest.count == 3 && rest[0] == "services" && rest[2] == "explain":
+            let operation = Operation.domainRead(.explainService(cluster: cluster, service: rest[1]))
+            return try made(operation, "GET \(base)/services/{service}/explain", .readonly)
         case ("DELETE", let rest) where rest.count == 2 && rest[0] == "services":
             let command = DomainCommand.deleteService(
                 cluster: cluster,
@@ -282,6 +296,76 @@ extension Router {
         default:
             throw notFound(method, path)
         }
+    }
+
+    /// The `to` of a rollback body (`{"to": "3"}`; `{}` or no body: the last COMPLETED deployment).
+    static func rollbackTarget(_ bytes: [UInt8]) throws(APIError) -> String? {
+        struct Body: Decodable {
+            var to: String?
+            /// Set when `to` is present but not a string, so the 400 can name it.
+            var mistyped = false
+
+            enum Keys: String, CodingKey { case to }
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: Keys.self)
+                do {
+                    to = try container.decodeIfPresent(String.self, forKey: .to)
+                } catch {
+                    mistyped = true
+                }
+            }
+        }
+        guard !bytes.isEmpty else { return nil }
+        let body = try JSON.decode(Body.self, from: bytes, shape: #"{"to": "3"}"#)
+        let rule = "must be a string of 1 to 255 characters: a revision number, family:revision or an ARN"
+        if body.mistyped { throw .invalid("to", rule) }
+        guard let to = body.to else { return nil }
+        // Counted in code points, as JSON Schema's maxLength counts them.
+        guard (1...255).contains(to.unicodeScalars.count) else { throw .invalid("to", rule) }
+        if let revision = Int(to), revision < 1 { throw .invalid("to", "a revision number must be at least 1") }
+        return to
+    }
+
+    /// The reports of a task-states body, each checked (`reports[i].field` names the first broken rule).
+    static func taskStateReports(_ bytes: [UInt8]) throws(APIError) -> [TaskStateReport] {
+        struct Body: Decodable {
+            struct Report: Decodable {
+                var task: String?
+                var epoch: Int?
+                var status: String?
+                var healthStatus: String?
+                var exitCode: Int?
+                var reason: String?
+            }
+            var reports: [Report]?
+        }
+        let body = try JSON.decode(
+            Body.self,
+            from: bytes,
+            shape: #"{"reports": [{"task": "<task id>", "epoch": 1, "status": "RUNNING", "healthStatus": "HEALTHY"}]}"#
+        )
+        guard let raw = body.reports, (1...1000).contains(raw.count) else {
+            throw .invalid("reports", "give 1 to 1000 reports")
+        }
+        var reports: [TaskStateReport] = []
+        for (position, report) in raw.enumerated() {
+            let label = "reports[\(position)]"
+            guard let task = report.task else { throw .invalid("\(label).task", "is required (the task id)") }
+            guard let epoch = report.epoch else { throw .invalid("\(label).epoch", "is required") }
+            guard let status = report.status else { throw .invalid("\(label).status", "is required") }
+            let checked = TaskStateReport(
+                task: task,
+                epoch: epoch,
+                status: status,
+                healthStatus: report.healthStatus,
+                exitCode: report.exitCode,
+                reason: report.reason
+            )
+            if let (field, rule) = checked.problem() { throw .invalid("\(label).\(field)", rule) }
+            reports.append(checked)
+        }
+        return reports
     }
 
     /// `maxResults` (1-100, default 100) and `nextToken`.

@@ -11,6 +11,11 @@ let serviceHelp = """
       gantry service update --cluster C NAME [--desired-count K] [--task-definition FAMILY[:REV]] [--force-new-deployment]
       gantry service delete --cluster C NAME [--force]
       gantry service events --cluster C NAME
+      gantry service deployments --cluster C NAME      deployments, then the history (what rollback can reach)
+      gantry service rollback --cluster C NAME [--to REV]
+                            REV: a revision of the service's family, family:revision or an ARN;
+                            default: the last COMPLETED deployment
+      gantry service explain --cluster C NAME          why the next task would (not) be placed, per instance
     Common options: --addr HOST:PORT (GANTRY_ADDR), --token TOKEN (GANTRY_TOKEN), --output table|json
     """
 
@@ -56,7 +61,7 @@ func runService(_ words: [String]) throws(CommandError) {
     }
     let arguments = try Arguments(
         words,
-        valued: clientFlags.union(["cluster", "name", "task-definition", "desired-count", "file"]),
+        valued: clientFlags.union(["cluster", "name", "task-definition", "desired-count", "file", "to"]),
         booleans: ["daemon", "force", "force-new-deployment"]
     )
     let client = try Client(arguments)
@@ -147,9 +152,16 @@ func runService(_ words: [String]) throws(CommandError) {
     case ("delete", 2):
         let force = arguments.isSet("force") ? "?force=true" : ""
         try show(try client.expectSuccess("DELETE", base + "/\(pathEscaped(positional[1]))" + force, write: true))
+    case ("rollback", 2):
+        try runServiceRollback(client, base, positional[1], to: arguments["to"])
+    case ("deployments", 2):
+        try runServiceDeployments(client, base, positional[1])
+    case ("explain", 2):
+        try runServiceExplain(client, base, positional[1])
     default:
         throw CommandError(
-            "usage: gantry service create|list|describe|update|delete|events (see gantry service --help)"
+            "usage: gantry service create|list|describe|update|delete|events|deployments|rollback|explain"
+                + " (see gantry service --help)"
         )
     }
 }

@@ -19,7 +19,7 @@ let usage = """
       cluster              create|list|describe|delete clusters
       taskdef              register|list|families|describe|deregister|delete task definitions
       instance             list|describe|drain|activate|deregister container instances, attributes
-      service              create|list|describe|update|delete|events services
+      service              create|list|describe|update|delete|events|deployments|rollback|explain services
       task                 run|list|describe|stop tasks
 
     Other:

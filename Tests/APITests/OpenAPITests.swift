@@ -63,6 +63,14 @@ private let samples: [String: (target: String, body: String)] = [
     "GET /v1/clusters/{cluster}/services/{service}": ("/v1/clusters/prod/services/web", ""),
     "PUT /v1/clusters/{cluster}/services/{service}": ("/v1/clusters/prod/services/web", #"{"desiredCount":3}"#),
     "DELETE /v1/clusters/{cluster}/services/{service}": ("/v1/clusters/prod/services/web?force=true", ""),
+    "POST /v1/clusters/{cluster}/services/{service}/rollback": (
+        "/v1/clusters/prod/services/web/rollback", #"{"to":"1"}"#
+    ),
+    "GET /v1/clusters/{cluster}/services/{service}/explain": ("/v1/clusters/prod/services/web/explain", ""),
+    "POST /v1/clusters/{cluster}/container-instances/{id}/task-states": (
+        "/v1/clusters/prod/container-instances/\(instanceID)/task-states",
+        #"{"reports":[{"task":"\#(instanceID)","epoch":1,"status":"STOPPED","exitCode":1,"reason":"exited"}]}"#
+    ),
     "POST /v1/clusters/{cluster}/tasks": ("/v1/clusters/prod/tasks", #"{"taskDefinition":"web:1","count":1}"#),
     "GET /v1/clusters/{cluster}/tasks": ("/v1/clusters/prod/tasks?desiredStatus=RUNNING&family=web", ""),
     "GET /v1/clusters/{cluster}/tasks/{task}": ("/v1/clusters/prod/tasks/\(instanceID)", ""),
@@ -206,10 +214,10 @@ private func parsedDocument() throws -> JSONValue {
 
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    @Test("documents exactly 41 routes, each label once")
+    @Test("documents exactly 44 routes, each label once")
     func routeCount() {
         let labels = OpenAPI.routes.map(\.label)
-        #expect(labels.count == 41)
+        #expect(labels.count == 44)
         #expect(Set(labels).count == labels.count)
         #expect(Set(OpenAPI.routes.map(\.operationID)).count == labels.count)
     }
@@ -339,6 +347,16 @@ struct OpenAPITests {
             context: Domain.Context(time: 1_700_000_000_001, arnPrefix: context.arnPrefix, index: 10)
         )
         try check(DomainRender.result(service, index: 10), "ServiceResponse", "create service")
+        let rolledBack = domain.apply(
+            .rollbackService(cluster: "prod", service: "web", to: "1"),
+            context: Domain.Context(time: 1_700_000_000_001, arnPrefix: context.arnPrefix, index: 10)
+        )
+        try check(DomainRender.result(rolledBack, index: 10), "ServiceResponse", "rollback service")
+        try check(
+            DomainRender.query(.explainService(cluster: "prod", service: "web"), in: domain),
+            "ExplanationResponse",
+            "explain without instances"
+        )
         try check(
             DomainRender.query(.listServices(cluster: "prod", page: Page()), in: domain),
             "ServiceList",
@@ -411,6 +429,29 @@ struct OpenAPITests {
             context: context
         )
         try check(DomainRender.result(put, index: 8), "AttributesResponse", "put attributes")
+        let api = TaskDefinitionSpec(family: "api", containerDefinitions: [container])
+        _ = domain.apply(.registerTaskDefinition(spec: api), context: context)
+        _ = domain.apply(
+            .createService(
+                cluster: "prod",
+                request: ServiceRequest(serviceName: "api", taskDefinition: "api", desiredCount: 1)
+            ),
+            context: Domain.Context(time: 1_700_000_000_004, arnPrefix: context.arnPrefix, index: 14)
+        )
+        try check(
+            DomainRender.query(.explainService(cluster: "prod", service: "api"), in: domain),
+            "ExplanationResponse",
+            "explain"
+        )
+        let reports = domain.apply(
+            .reportTaskStates(
+                cluster: "prod",
+                instance: instanceID,
+                reports: [TaskStateReport(task: instanceID, epoch: 1, status: "RUNNING")]
+            ),
+            context: context
+        )
+        try check(DomainRender.result(reports, index: 15), "TasksResponse", "task states")
         try check(
             DomainRender.query(.listAttributes(cluster: "prod", name: nil, value: nil), in: domain),
             "AttributesResponse",
