@@ -56,7 +56,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "gantry-bench",
-            dependencies: ["Raft", "RaftStorage", "HTTP"],
+            dependencies: ["Raft", "RaftStorage", "HTTP", "ClusterState", "Orchestration"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "RaftTests", dependencies: ["Raft"], swiftSettings: strictSettings),

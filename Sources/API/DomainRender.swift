@@ -112,11 +112,20 @@ package enum DomainRender {
             }.map(\.name).sorted()
             let (pageNames, next) = page.slice(names)
             return JSON.response(List(families: pageNames, nextToken: next))
-        case .listContainerInstances, .describeContainerInstance, .listAttributes:
+        case .listContainerInstances, .describeContainerInstance, .instanceTasks, .listAttributes:
             return instanceQuery(query, in: domain)
         case .listServices, .describeService, .explainService, .listTasks, .describeTask:
             return workloadQuery(query, in: domain)
         }
+    }
+
+    /// 404 for an instance that is not registered in the cluster.
+    package static func instanceNotFound(_ id: String, _ cluster: String) -> HTTPResponse {
+        APIError(
+            status: 404,
+            code: "container_instance_not_found",
+            message: "container instance \(id) is not registered in cluster \(cluster)"
+        ).response
     }
 
     /// The container-instance and attribute reads.
@@ -142,14 +151,15 @@ package enum DomainRender {
                 )
             )
         case .describeContainerInstance(let cluster, let id):
-            guard let instance = domain.instance(id, in: cluster) else {
-                return APIError(
-                    status: 404,
-                    code: "container_instance_not_found",
-                    message: "container instance \(id) is not registered in cluster \(cluster)"
-                ).response
-            }
+            guard let instance = domain.instance(id, in: cluster) else { return instanceNotFound(id, cluster) }
             return JSON.response(["containerInstance": instance])
+        case .instanceTasks(let cluster, let id, let lastStatus):
+            guard let instance = domain.instance(id, in: cluster) else { return instanceNotFound(id, cluster) }
+            return JSON.response([
+                "tasks": domain.tasks(onInstance: instance.id).filter {
+                    $0.lastStatus != "STOPPED" && (lastStatus == nil || $0.lastStatus == lastStatus)
+                }
+            ])
         case .listAttributes(let cluster, let name, let value):
             guard domain.clusters[cluster] != nil else { return clusterNotFound(cluster) }
             var attributes: [Attribute] = []

@@ -282,6 +282,14 @@ extension OpenAPI {
                 required: ["containerInstance"],
                 ["containerInstance": .ref("ContainerInstance")]
             ),
+            "HeartbeatResponse": .object(
+                required: ["containerInstanceArn", "agentConnected", "ttlMilliseconds"],
+                [
+                    "containerInstanceArn": .string(),
+                    "agentConnected": .boolean(),
+                    "ttlMilliseconds": .integer(minimum: 1000),
+                ]
+            ),
             "ContainerInstanceList": .object(
                 required: ["containerInstanceArns", "containerInstances"],
                 [

@@ -474,6 +474,47 @@ extension OpenAPI {
                 readsState: true
             ),
             DocumentedRoute(
+                method: "POST",
+                path: "\(base)/container-instances/{id}/heartbeat",
+                role: .operator,
+                operationID: "heartbeatContainerInstance",
+                summary:
+                    "An agent is alive. Kept in the leader's memory (forwarded there), not replicated: an instance "
+                    + "silent for instanceTtlMs is declared lost and its tasks replaced elsewhere.",
+                tag: .containerInstances,
+                parameters: [clusterParameter, id],
+                success: .json(
+                    "HeartbeatResponse",
+                    "The instance's ARN, whether its agent counts as connected, the TTL."
+                ),
+                errors: [404],
+                writes: true
+            ),
+            DocumentedRoute(
+                method: "GET",
+                path: "\(base)/container-instances/{id}/tasks",
+                role: .readonly,
+                operationID: "listInstanceTasks",
+                summary:
+                    "What the instance's agent should run: its tasks that have not stopped (any task it runs that is "
+                    + "not listed is to be stopped). Supports ?index=&wait= to wait for a change.",
+                tag: .containerInstances,
+                parameters: [
+                    clusterParameter, id,
+                    .query(
+                        "lastStatus",
+                        "Only tasks in this state (e.g. PENDING: assignments not started yet).",
+                        .string(oneOf: [
+                            "PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
+                            "DEPROVISIONING",
+                        ])
+                    ),
+                ],
+                success: .json("TasksResponse", "The instance's tasks that have not stopped.", headers: readHeaders),
+                errors: [404],
+                readsState: true
+            ),
+            DocumentedRoute(
                 method: "DELETE",
                 path: "\(base)/container-instances/{id}",
                 role: .operator,

@@ -22,6 +22,9 @@ package enum Operation: Sendable, Equatable {
     case transferLeadership(to: UInt64?)
     /// `GET /v1/operator/snapshot`: a backup of the replicated state.
     case snapshot
+    /// `POST /v1/clusters/{cluster}/container-instances/{id}/heartbeat`: an agent is alive (kept in the leader's
+    /// memory, not replicated).
+    case heartbeat(cluster: String, instance: String)
     /// A replicated write (the leader stamps the time).
     case write(clientToken: String?, action: Command.Action)
     /// `GET /v1/parameters/{name}`.
@@ -144,6 +147,9 @@ package enum DomainQuery: Sendable, Equatable {
     case listContainerInstances(cluster: String, status: String?, page: Page)
     /// `GET /v1/clusters/{cluster}/container-instances/{id}`.
     case describeContainerInstance(cluster: String, id: String)
+    /// `GET /v1/clusters/{cluster}/container-instances/{id}/tasks`: what the instance's agent should run — its
+    /// tasks that have not stopped (a task it runs that is not listed is to be stopped).
+    case instanceTasks(cluster: String, id: String, lastStatus: String?)
     /// `GET /v1/clusters/{cluster}/attributes`.
     case listAttributes(cluster: String, name: String?, value: String?)
     /// `GET /v1/clusters/{cluster}/services`.

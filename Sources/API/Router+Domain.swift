@@ -172,6 +172,13 @@ extension Router {
         case ("GET", let rest) where rest.count == 2 && rest[0] == "container-instances":
             let operation = Operation.domainRead(.describeContainerInstance(cluster: cluster, id: rest[1]))
             return try made(operation, "GET \(base)/container-instances/{id}", .readonly)
+        case ("GET", let rest) where rest.count == 3 && rest[0] == "container-instances" && rest[2] == "tasks":
+            let lastStatus = query["lastStatus"]
+            if let lastStatus, !TaskRecord.lifecycle.contains(lastStatus) || lastStatus == "STOPPED" {
+                throw .invalid("lastStatus", "must be a task status other than STOPPED, e.g. PENDING or RUNNING")
+            }
+            let operation = Operation.domainRead(.instanceTasks(cluster: cluster, id: rest[1], lastStatus: lastStatus))
+            return try made(operation, "GET \(base)/container-instances/{id}/tasks", .readonly)
         case ("DELETE", let rest) where rest.count == 2 && rest[0] == "container-instances":
             let force = query["force"] == "true"
             let command = DomainCommand.deregisterContainerInstance(cluster: cluster, id: rest[1], force: force)
@@ -185,6 +192,13 @@ extension Router {
                 throw .invalid("status", "must be ACTIVE or DRAINING")
             }
             return try write(.updateContainerInstanceState(cluster: cluster, id: rest[1], status: status), route)
+        case ("POST", let rest) where rest.count == 3 && rest[0] == "container-instances" && rest[2] == "heartbeat":
+            // Agents call it; role operator until agents get a role of their own (issue 8).
+            return try made(
+                .heartbeat(cluster: cluster, instance: rest[1]),
+                "POST \(base)/container-instances/{id}/heartbeat",
+                .operator
+            )
         case ("POST", let rest) where rest.count == 3 && rest[0] == "container-instances" && rest[2] == "task-states":
             // Agents report here; role operator until agents get a role of their own (issue 8).
             let route = "POST \(base)/container-instances/{id}/task-states"

@@ -34,6 +34,9 @@ package struct ControllerConfiguration: Sendable, Equatable {
     package var peerSecretFile = ""
     /// Applied entries between two state snapshots (log compaction).
     package var snapshotEvery = 10_000
+    /// How long an instance's agent may go without a heartbeat before the leader declares the instance lost and
+    /// replaces its tasks elsewhere; a new leader first gives every instance this long.
+    package var instanceTTLMilliseconds = 30_000
     /// Largest accepted request body in bytes.
     package var maxBodyBytes = 1 << 20
     /// Concurrent HTTP connections accepted.
@@ -66,6 +69,7 @@ package struct ControllerConfiguration: Sendable, Equatable {
         var tokensFile: String?
         var peerSecretFile: String?
         var snapshotEvery: Int?
+        var instanceTtlMs: Int?
         var maxBodyBytes: Int?
         var maxConnections: Int?
         var requestTimeoutMs: Int?
@@ -97,6 +101,7 @@ package struct ControllerConfiguration: Sendable, Equatable {
         if let value = file.tokensFile { tokensFile = value }
         if let value = file.peerSecretFile { peerSecretFile = value }
         if let value = file.snapshotEvery { snapshotEvery = value }
+        if let value = file.instanceTtlMs { instanceTTLMilliseconds = value }
         if let value = file.maxBodyBytes { maxBodyBytes = value }
         if let value = file.maxConnections { maxConnections = value }
         if let value = file.requestTimeoutMs { requestTimeoutMilliseconds = value }
@@ -189,6 +194,9 @@ package struct ControllerConfiguration: Sendable, Equatable {
             throw ConfigurationError("peerSecretFile (--peer-secret-file) is required")
         }
         guard snapshotEvery >= 100 else { throw ConfigurationError("snapshotEvery must be at least 100") }
+        guard (1_000...3_600_000).contains(instanceTTLMilliseconds) else {
+            throw ConfigurationError("instanceTtlMs (--instance-ttl-ms) must be 1000 to 3600000")
+        }
         guard maxBodyBytes >= 70_000 else {
             throw ConfigurationError("maxBodyBytes must be at least 70000 (a 64 KiB parameter value must fit)")
         }

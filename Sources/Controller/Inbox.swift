@@ -1,4 +1,5 @@
 import API
+import ClusterState
 import Dispatch
 import HTTP
 import RaftStorage
@@ -17,6 +18,10 @@ enum LoopEvent: Sendable {
     case request(APIRequest, HTTPRequest, forwardedFrom: UInt64?, reply: Reply)
     /// The storage thread finished persisting the outstanding `Ready`.
     case persisted(seconds: Double, error: StorageError?)
+    /// An orchestration round computed off the loop, on the state at `index`, for the leader of `term`.
+    case orchestrated(commands: [DomainCommand], term: UInt64, index: UInt64)
+    /// A state snapshot encoded off the loop, of the state at `index`.
+    case snapshotEncoded(index: UInt64, data: [UInt8])
     /// Leave the loop.
     case stop
 }

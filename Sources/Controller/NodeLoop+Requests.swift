@@ -1,6 +1,7 @@
 import API
 import ClusterState
 import HTTP
+import Orchestration
 import Raft
 import Wire
 
@@ -26,7 +27,7 @@ extension NodeLoop {
             }
         case .getParameter, .listParameters, .domainRead:
             read(request, reply: reply, forwardedFrom: forwardedFrom)
-        case .write, .domainWrite, .addMember, .removeMember, .transferLeadership, .snapshot:
+        case .write, .domainWrite, .addMember, .removeMember, .transferLeadership, .snapshot, .heartbeat:
             guard role == .leader else {
                 if let forwardedFrom {
                     // One hop only: a forwarded request that finds no leader here is not forwarded again.
@@ -54,6 +55,27 @@ extension NodeLoop {
             let envelope = DomainEnvelope(arnPrefix: configuration.arnPrefix, command: stamped)
             let command = Command(clientToken: token, time: Clock.wallMilliseconds(), action: .domain(envelope))
             propose(command, kind: .write, reply: reply)
+        case .heartbeat(let cluster, let reference):
+            guard let instance = state.domain.instance(reference, in: cluster), instance.status != "INACTIVE" else {
+                reply(DomainRender.instanceNotFound(reference, cluster))
+                return
+            }
+            let now = Clock.wallMilliseconds()
+            liveness?.lastHeartbeat[instance.id] = now
+            struct Answer: Encodable {
+                var containerInstanceArn: String
+                var agentConnected: Bool
+                var ttlMilliseconds: Int
+            }
+            reply(
+                JSON.response(
+                    Answer(
+                        containerInstanceArn: instance.containerInstanceArn,
+                        agentConnected: instance.agentConnected,
+                        ttlMilliseconds: configuration.instanceTTLMilliseconds
+                    )
+                )
+            )
         case .addMember(let id, let address):
             guard !node.configuration.contains(id) else {
                 reply(APIError(status: 409, code: "already_member", message: "node \(id) is already a member").response)

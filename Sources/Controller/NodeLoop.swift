@@ -3,6 +3,7 @@ import ClusterState
 import Dispatch
 import Glibc
 import HTTP
+import Orchestration
 import Raft
 import RaftStorage
 import Wire
@@ -100,6 +101,20 @@ final class NodeLoop {
     var nextPlacementRound: Int64 = 0
     /// The index of the last placement proposal; the next waits until it is applied.
     var placementProposalIndex: UInt64 = 0
+    /// The applied index and the time (monotonic ms) of the last orchestration round.
+    var lastOrchestratedIndex: UInt64 = 0
+    var lastOrchestratedAt: Int64 = 0
+    /// Whether a round is being computed off the loop.
+    var orchestrationRunning = false
+    /// The leader's memory of its agents' heartbeats (nil unless leading); a new leader starts it afresh, which
+    /// gives every instance a full TTL before any is declared lost.
+    var liveness: Liveness?
+    /// Whether a state snapshot is being encoded off the loop.
+    var snapshotEncoding = false
+    /// Where snapshots are encoded.
+    let snapshotQueue = DispatchQueue(label: "gantry-snapshot-encoder", qos: .utility)
+    /// Where rounds are computed, so a long one never delays heartbeats, appends or reads.
+    let orchestrationQueue = DispatchQueue(label: "gantry-orchestrator", qos: .userInitiated)
 
     init(
         configuration: ControllerConfiguration,
@@ -174,6 +189,10 @@ final class NodeLoop {
             }
             metrics.fsyncLatency.observe(seconds)
             finishReady()
+        case .snapshotEncoded(let index, let data):
+            compact(through: index, data: data)
+        case .orchestrated(let commands, let term, let index):
+            proposeOrchestrated(commands, term: term, index: index)
         case .stop:
             running = false
         }
@@ -275,6 +294,11 @@ final class NodeLoop {
         }
         let leaderChanged = soft.leader != knownLeader
         knownLeader = soft.leader
+        if soft.role == .leader && role != .leader {
+            liveness = Liveness(since: Clock.wallMilliseconds(), ttl: Int64(configuration.instanceTTLMilliseconds))
+        } else if soft.role != .leader {
+            liveness = nil
+        }
         role = soft.role
         failForwards { $0 != soft.leader }
         if leaderChanged && soft.leader != nil { reissueReads() }
@@ -389,13 +413,28 @@ final class NodeLoop {
 
     // MARK: Housekeeping
 
-    /// Takes a state snapshot and compacts the log every `snapshotEvery` applied entries.
+    /// Takes a state snapshot and compacts the log every `snapshotEvery` applied entries. The state is encoded on
+    /// its own queue from a copy-on-write copy, so a large state (a million tasks) never stalls the loop's
+    /// heartbeats and appends; the log is compacted when the encoding comes back.
     func maybeCompact() {
         guard appliedSinceSnapshot >= configuration.snapshotEvery, node.appliedIndex == state.appliedIndex,
-            state.appliedIndex > 0
+            state.appliedIndex > 0, !snapshotEncoding
         else { return }
-        node.compact(through: state.appliedIndex, snapshotData: state.snapshot())
+        snapshotEncoding = true
         appliedSinceSnapshot = 0
+        let copy = state
+        let index = state.appliedIndex
+        let inbox = self.inbox
+        snapshotQueue.async {
+            inbox.post(.snapshotEncoded(index: index, data: copy.snapshot()))
+        }
+    }
+
+    /// Compacts the log through `index` with the state encoded off the loop, and saves the snapshot.
+    func compact(through index: UInt64, data: [UInt8]) {
+        snapshotEncoding = false
+        guard index > node.log.snapshot.index else { return }
+        node.compact(through: index, snapshotData: data)
         metrics.snapshotsTaken += 1
         if let snapshot = node.snapshot {
             storage.saveSnapshot(snapshot) { [logger] error in

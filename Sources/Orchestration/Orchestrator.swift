@@ -30,13 +30,15 @@ package enum PlantedOrchestrationBug: String, Sendable, CaseIterable {
 /// The leader's brain: from the replicated state, the time and its memory of the agents, the commands to
 /// propose. Pure: the same inputs give the same commands, so the simulation and the controller run the same code.
 package enum Orchestrator {
-    /// One round: instances lost or back, each service's reconciliation steps, and the placements of waiting tasks.
-    /// `seed` drives the `random` placement strategy.
+    /// One round: instances lost or back, each service's reconciliation steps, and the placements of waiting tasks
+    /// (at most `placementLimit` of them, so a round stays short however many wait). `seed` drives the `random`
+    /// placement strategy.
     package static func reconcile(
         _ domain: Domain,
         now: Int64,
         liveness: Liveness?,
         seed: UInt64,
+        placementLimit: Int = 20_000,
         planted: Set<PlantedOrchestrationBug> = []
     ) -> [DomainCommand] {
         let index = DomainIndex(domain)
@@ -45,7 +47,8 @@ package enum Orchestrator {
             if planted.contains(.noFailoverGrace) { liveness.since = .min }
             commands = livenessCommands(domain, now: now, liveness)
         }
-        let round = Placer.round(domain, index: index, seed: seed)
+        let round = Placer.round(domain, index: index, seed: seed, limit: placementLimit)
+        var startBudget = placementLimit
         for key in domain.services.keys.sorted() {
             let service = domain.services[key]!
             guard service.status != "INACTIVE", let cluster = key.split(separator: "/").first.map(String.init) else {
@@ -59,6 +62,14 @@ package enum Orchestrator {
                 planted: planted
             )
             var steps = service.schedulingStrategy == "DAEMON" ? plan.daemonSteps(index) : plan.replicaSteps()
+            // At most `placementLimit` new tasks a round over all services: creating a million task records in
+            // one round would make every controller apply them in one go.
+            steps = steps.compactMap { step in
+                guard case .startTasks(let deployment, let count, let expected) = step else { return step }
+                let allowed = min(count, startBudget)
+                startBudget -= allowed
+                return allowed > 0 ? .startTasks(deployment: deployment, count: allowed, expectedLive: expected) : nil
+            }
             if let unplaced = round.unplaced[key] {
                 let message =
                     "(service \(service.serviceName)) was unable to place \(unplaced.count == 1 ? "a task" : "tasks"): "
@@ -88,6 +99,14 @@ package enum Orchestrator {
     }
 }
 
+extension Array where Element == TaskRecord {
+    /// The records that satisfy `predicate`; the same array, not a copy, when they all do (the common case at
+    /// steady state, where copying thousands of task records per service per round was the leader's main cost).
+    func keeping(_ predicate: (TaskRecord) -> Bool) -> [TaskRecord] {
+        allSatisfy(predicate) ? self : filter(predicate)
+    }
+}
+
 /// One service's reconciliation on one state.
 struct ServicePlan {
     let service: Service
@@ -100,7 +119,10 @@ struct ServicePlan {
 
     init(service: Service, tasks: [TaskRecord], domain: Domain, now: Int64, planted: Set<PlantedOrchestrationBug>) {
         self.service = service
-        self.tasks = tasks.sorted { $0.id < $1.id }
+        // Not sorted: every decision below is either a count or ordered by explicit keys that end at the id, and
+        // the stop lists are sorted when emitted (sorting 10,000 task records per service per round was the
+        // leader's largest cost at a million tasks).
+        self.tasks = tasks
         self.domain = domain
         self.now = now
         self.planted = planted
@@ -146,13 +168,13 @@ struct ServicePlan {
     /// Steps before any scheduling: a deleted service's tasks stopped; failing tasks stopped; the circuit breaker.
     /// Returns the steps and whether scheduling should go on this round.
     mutating func preliminarySteps() -> (steps: [OrchestrationStep], proceed: Bool, live: [TaskRecord]) {
-        let active = tasks.filter { $0.desiredStatus == "RUNNING" }
+        let active = tasks.keeping { $0.desiredStatus == "RUNNING" }
         if service.status != "ACTIVE" {
             if !active.isEmpty {
                 return (
                     [
                         .stopTasks(
-                            tasks: active.map(\.id),
+                            tasks: active.map(\.id).sorted(),
                             reason: "Service \(service.serviceName) was deleted",
                             failed: false,
                             keepHealthy: 0
@@ -169,7 +191,7 @@ struct ServicePlan {
         if !failing.isEmpty {
             steps.append(
                 .stopTasks(
-                    tasks: failing.map(\.id),
+                    tasks: failing.map(\.id).sorted(),
                     reason: "Task failed container health checks",
                     failed: true,
                     keepHealthy: 0
@@ -181,12 +203,12 @@ struct ServicePlan {
             steps.append(.event(message))
         }
         let failingIDs = Set(failing.map(\.id))
-        let live = active.filter { !failingIDs.contains($0.id) }
+        let live = failingIDs.isEmpty ? active : active.filter { !failingIDs.contains($0.id) }
         if let breaker = service.deploymentConfiguration.deploymentCircuitBreaker, breaker.enable,
             primary.rolloutState == "IN_PROGRESS"
         {
             let threshold = breaker.failureThreshold(desiredCount: primary.desiredCount)
-            let failures = primary.failedTasks + failing.filter { $0.startedBy == primary.id }.count
+            let failures = primary.failedTasks + failing.lazy.filter { $0.startedBy == primary.id }.count
             if failures >= threshold {
                 var reason =
                     "circuit breaker tripped: \(failures) tasks failed to start or keep running (threshold \(threshold))"
@@ -218,6 +240,7 @@ struct ServicePlan {
     /// Orders tasks to stop first: never placed, then starting, then unhealthy, then healthy; among equals the
     /// instance with the most of the service's tasks first (spread-aware), then the newest.
     func scaleDownOrder(_ candidates: [TaskRecord], count: Int) -> [TaskRecord] {
+        guard count > 0, !candidates.isEmpty else { return [] }
         var remaining = candidates
         var perInstance: [String: Int] = [:]
         for task in tasks where task.desiredStatus == "RUNNING" { perInstance[task.instanceID ?? "", default: 0] += 1 }
@@ -251,12 +274,12 @@ struct ServicePlan {
         guard proceed, let primary = service.deployments.first else { return steps }
         let desired = service.desiredCount
         let launching = primary.rolloutState != "FAILED"
-        let primaryTasks = live.filter { $0.startedBy == primary.id }
-        let useful = primaryTasks.filter { !isOnDrainingInstance($0) }
+        let primaryTasks = live.keeping { $0.startedBy == primary.id }
+        let useful = primaryTasks.keeping { !isOnDrainingInstance($0) }
         let old = live.filter { $0.startedBy != primary.id }
         // Old tasks make room only for new ones that have run stably: a revision that passes its first health
         // check and crashes soon after must not have replaced the old tasks by the time the breaker trips.
-        let proven = old.filter(isHealthy).count + primaryTasks.filter(isStable).count
+        let proven = old.lazy.filter(isHealthy).count + primaryTasks.lazy.filter(isStable).count
         var budget = planted.contains(.ignoreMinimumHealthy) ? Int.max : proven - keepHealthy
         var stops: [TaskRecord] = []
         if launching {
@@ -271,9 +294,9 @@ struct ServicePlan {
             // Scaling down: no minimum to keep beyond the new desired count.
             let chosen = scaleDownOrder(useful, count: useful.count - desired)
             stops += chosen
-            budget -= chosen.filter(isHealthy).count
+            budget -= chosen.lazy.filter(isHealthy).count
         }
-        for task in primaryTasks where isOnDrainingInstance(task) {
+        for task in primaryTasks.filter(isOnDrainingInstance).sorted(by: { $0.id < $1.id }) {
             // Replaced elsewhere first: a healthy one goes only once the minimum holds without it.
             if !isHealthy(task) {
                 stops.append(task)
@@ -285,7 +308,7 @@ struct ServicePlan {
         if !stops.isEmpty {
             steps.append(
                 .stopTasks(
-                    tasks: stops.map(\.id),
+                    tasks: stops.map(\.id).sorted(),
                     reason: stopReason(stops, primary),
                     failed: false,
                     keepHealthy: keepHealthy
@@ -338,7 +361,7 @@ struct ServicePlan {
         var minimum = (desired * (service.deploymentConfiguration.minimumHealthyPercent ?? 0) + 99) / 100
         if planted.contains(.ignoreMinimumHealthy) { minimum = 0 }
         let launching = primary.rolloutState != "FAILED"
-        var budget = live.filter(isHealthy).count - minimum
+        var budget = live.lazy.filter(isHealthy).count - minimum
         var stops: [TaskRecord] = []
         var released: [TaskRecord] = []
         var kept: Set<String> = []
@@ -374,7 +397,7 @@ struct ServicePlan {
         if !released.isEmpty {
             steps.append(
                 .stopTasks(
-                    tasks: released.map(\.id),
+                    tasks: released.map(\.id).sorted(),
                     reason: "Container instance is draining or no longer eligible",
                     failed: false,
                     keepHealthy: 0
@@ -384,7 +407,7 @@ struct ServicePlan {
         if !stops.isEmpty {
             steps.append(
                 .stopTasks(
-                    tasks: stops.map(\.id),
+                    tasks: stops.map(\.id).sorted(),
                     reason: stopReason(stops, primary),
                     failed: false,
                     keepHealthy: minimum
@@ -408,7 +431,7 @@ struct ServicePlan {
             }
         }
         if !targets.isEmpty {
-            let primaryCount = live.filter { $0.startedBy == primary.id }.count
+            let primaryCount = live.lazy.filter { $0.startedBy == primary.id }.count
             steps.append(.startDaemonTasks(deployment: primary.id, instances: targets, expectedLive: primaryCount))
         }
         if !unfit.isEmpty {

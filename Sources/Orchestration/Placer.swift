@@ -7,7 +7,7 @@ package import Scheduler
 package enum Placer {
     /// What one round decided.
     package struct Round: Sendable, Equatable {
-        /// One `placeTasks` command per cluster with placements.
+        /// `placeTasks` commands: per cluster with placements, at most 5,000 placements each.
         package var commands: [DomainCommand] = []
         /// Why tasks could not be placed, by service key (`<cluster>/<name>`).
         package var unplaced: [String: Unplaced] = [:]
@@ -23,16 +23,24 @@ package enum Placer {
 
     /// Places the waiting tasks of `domain`; `seed` drives the `random` strategy (one per round, chosen by the
     /// leader).
-    package static func round(_ domain: Domain, index: DomainIndex, seed: UInt64) -> Round {
+    /// At most `limit` tasks are placed per round, so one round's work (and the command carrying it) stays
+    /// bounded however many tasks wait; the rest wait for the next round.
+    package static func round(_ domain: Domain, index: DomainIndex, seed: UInt64, limit: Int = .max) -> Round {
         var round = Round()
-        for cluster in index.waitingByCluster.keys.sorted() {
+        var budget = limit
+        for cluster in index.waitingByCluster.keys.sorted() where budget > 0 {
             var candidates = index.candidates(in: cluster, domain)
             var plan: [TaskPlacement] = []
             let groups = Dictionary(grouping: index.waitingByCluster[cluster]!) {
                 "\($0.taskDefinitionArn)|\($0.group)"
             }
-            for key in groups.keys.sorted() {
-                let tasks = groups[key]!.sorted { $0.id < $1.id }
+            for key in groups.keys.sorted() where budget > 0 {
+                // Ordered by id through a permutation: sorting the records themselves moves them, a large cost
+                // with thousands waiting.
+                let group = groups[key]!
+                let order = group.indices.sorted { group[$0].id < group[$1].id }.prefix(budget)
+                let tasks = order.map { group[$0] }
+                budget -= tasks.count
                 guard let request = request(for: tasks[0], domain) else { continue }
                 let decisions = Placement.place(
                     request,
@@ -61,7 +69,11 @@ package enum Placer {
                     round.unplaced["\(cluster)/\(name)", default: Unplaced(count: 0, reason: reason)].count += unplaced
                 }
             }
-            if !plan.isEmpty { round.commands.append(.placeTasks(cluster: cluster, placements: plan)) }
+            // At most 5,000 placements a command, so no log entry grows past a few hundred KiB.
+            for chunk in stride(from: 0, to: plan.count, by: 5_000) {
+                let part = Array(plan[chunk..<min(plan.count, chunk + 5_000)])
+                round.commands.append(.placeTasks(cluster: cluster, placements: part))
+            }
         }
         return round
     }

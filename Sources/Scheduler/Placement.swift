@@ -88,29 +88,129 @@ package enum Placement {
             if let query = try? Query.parse(constraint.expression ?? "") { memberOf.append(query) }
         }
         let unparsable = request.constraints.filter { $0.type == "memberOf" }.count - memberOf.count
-        var decisions: [PlacementDecision] = []
-        for _ in 0..<count {
-            var rejections: [String: Int] = [:]
-            var eligible: [Int] = []
-            for (position, candidate) in pool.enumerated() {
-                if let reason = rejection(candidate, request, memberOf: memberOf, unparsable: unparsable) {
-                    rejections[reason, default: 0] += 1
-                } else {
-                    eligible.append(position)
-                }
+        // Every candidate is judged once; afterwards only the one a task went to can change, so only it is judged
+        // again. The rejection counts and the spread counts are kept up to date the same way, so placing n tasks
+        // on m instances costs O(m) for the judging plus O(eligible) per task for the strategies.
+        var rejections: [String: Int] = [:]
+        var eligible: [Int] = []
+        for (position, candidate) in pool.enumerated() {
+            if let reason = rejection(candidate, request, memberOf: memberOf, unparsable: unparsable) {
+                rejections[reason, default: 0] += 1
+            } else {
+                eligible.append(position)
             }
+        }
+        var spread = SpreadCounts(request: request, pool: pool)
+        spread.countEligible(eligible)
+        var decisions: [PlacementDecision] = []
+        decisions.reserveCapacity(count)
+        var scratch: [Int] = []
+        scratch.reserveCapacity(eligible.count)
+        for _ in 0..<count {
             guard !eligible.isEmpty else {
                 decisions.append(.unplaced(reason: explain(rejections, total: pool.count)))
                 continue
             }
-            let chosen = choose(eligible, in: pool, request: request, random: &random)
+            let chosen = choose(
+                eligible,
+                in: pool,
+                request: request,
+                spread: spread,
+                random: &random,
+                remaining: &scratch
+            )
             decisions.append(.placed(instanceID: pool[chosen].instance.id))
             pool[chosen].freeCPU -= request.cpu
             pool[chosen].freeMemory -= request.memory
             pool[chosen].usedPorts.formUnion(request.ports)
             pool[chosen].tasks.append(placeholderTask(group: request.group, cpu: request.cpu, memory: request.memory))
+            spread.add(chosen)
+            if let reason = rejection(pool[chosen], request, memberOf: memberOf, unparsable: unparsable) {
+                rejections[reason, default: 0] += 1
+                if let slot = eligible.firstIndex(of: chosen) { eligible.remove(at: slot) }
+                spread.removeEligible(chosen)
+            }
         }
         return decisions
+    }
+
+    /// The request's group's tasks counted per value of each spread field, kept up to date as tasks are placed.
+    /// Values are numbered once, so scoring a candidate is two array reads.
+    struct SpreadCounts {
+        /// The field each strategy step spreads over, in step order.
+        var fields: [String] = []
+        /// For each field: each candidate's value number.
+        var values: [[Int]] = []
+        /// For each field: the group's tasks per value number, over every candidate (not just eligible ones).
+        var counts: [[Int]] = []
+
+        init(request: PlacementRequest, pool: [PlacementCandidate]) {
+            let steps =
+                request.strategy.isEmpty ? [PlacementStrategy(type: "spread", field: "instanceId")] : request.strategy
+            for step in steps where step.type == "spread" {
+                let field = step.field ?? "instanceId"
+                guard !fields.contains(field) else { continue }
+                fields.append(field)
+                var numbers: [String: Int] = [:]
+                var perCandidate: [Int] = []
+                var tally: [Int] = []
+                for candidate in pool {
+                    let value = Placement.spreadValue(candidate.instance, field: field)
+                    let number: Int
+                    if let known = numbers[value] {
+                        number = known
+                    } else {
+                        number = tally.count
+                        numbers[value] = number
+                        tally.append(0)
+                    }
+                    perCandidate.append(number)
+                    tally[number] += candidate.tasks.filter { $0.group == request.group }.count
+                }
+                values.append(perCandidate)
+                counts.append(tally)
+            }
+        }
+
+        /// For each field: the eligible candidates per value number (kept as candidates become ineligible).
+        var eligibleCounts: [[Int]] = []
+
+        /// Counts the eligible candidates per value.
+        mutating func countEligible(_ eligible: [Int]) {
+            eligibleCounts = counts.map { [Int](repeating: 0, count: $0.count) }
+            for slot in fields.indices {
+                for position in eligible { eligibleCounts[slot][values[slot][position]] += 1 }
+            }
+        }
+
+        /// `position` is no longer eligible.
+        mutating func removeEligible(_ position: Int) {
+            for slot in fields.indices { eligibleCounts[slot][values[slot][position]] -= 1 }
+        }
+
+        /// With a single spread step over a field of few values (zones, racks): the lowest eligible position whose
+        /// value has the fewest of the group's tasks among values with an eligible candidate — the generic
+        /// answer, found by looking at the values instead of scoring every candidate.
+        func fewValuesChoice(slot: Int, eligible: [Int]) -> Int? {
+            guard counts[slot].count <= 64 else { return nil }
+            var best = Int.max
+            for value in counts[slot].indices where eligibleCounts[slot][value] > 0 {
+                best = min(best, counts[slot][value])
+            }
+            guard best != Int.max else { return nil }
+            return eligible.first { counts[slot][values[slot][$0]] == best }
+        }
+
+        /// The slot of `field`.
+        func slot(_ field: String) -> Int? { fields.firstIndex(of: field) }
+
+        /// The group's tasks sharing `position`'s value of the field in `slot`.
+        func score(_ position: Int, slot: Int) -> Int { counts[slot][values[slot][position]] }
+
+        /// A task of the group went to `position`.
+        mutating func add(_ position: Int) {
+            for slot in fields.indices { counts[slot][values[slot][position]] += 1 }
+        }
     }
 
     /// For each candidate, why it cannot take one task of `request` now, or nil if it can (`explain`'s view).
@@ -168,45 +268,56 @@ package enum Placement {
     }
 
     /// Applies the strategy steps in order, each keeping the best-scored candidates; ties end at the lowest id.
+    /// The first step reads `eligible` as is and the last one stops at the first best candidate; steps in between
+    /// narrow `remaining`, scratch space reused across calls, in place (no allocation per task placed).
     static func choose(
         _ eligible: [Int],
         in pool: [PlacementCandidate],
         request: PlacementRequest,
-        random: inout UInt64
-    )
-        -> Int
-    {
-        var remaining = eligible
+        spread: SpreadCounts,
+        random: inout UInt64,
+        remaining: inout [Int]
+    ) -> Int {
         let steps =
             request.strategy.isEmpty ? [PlacementStrategy(type: "spread", field: "instanceId")] : request.strategy
-        for step in steps where remaining.count > 1 {
+        if steps.count == 1, steps[0].type == "spread", let slot = spread.slot(steps[0].field ?? "instanceId"),
+            let choice = spread.fewValuesChoice(slot: slot, eligible: eligible)
+        {
+            return choice
+        }
+        var narrowed = false
+        for (number, step) in steps.enumerated() {
+            let current = narrowed ? remaining : eligible
+            if current.count == 1 { return current[0] }
+            let last = number == steps.count - 1
+            let score: (Int) -> Int
             switch step.type {
             case "binpack":
                 // Fullest first: the least of the resource left after placing.
-                let score = { (position: Int) in
-                    step.field == "memory" ? pool[position].freeMemory : pool[position].freeCPU
-                }
-                let best = remaining.map(score).min()!
-                remaining = remaining.filter { score($0) == best }
+                let memory = step.field == "memory"
+                score = { memory ? pool[$0].freeMemory : pool[$0].freeCPU }
             case "spread":
-                let field = step.field ?? "instanceId"
-                // Count the group's tasks per value of the field, over every instance (not just eligible ones).
-                var perValue: [String: Int] = [:]
-                for candidate in pool {
-                    let value = spreadValue(candidate.instance, field: field)
-                    perValue[value, default: 0] += candidate.tasks.filter { $0.group == request.group }.count
-                }
-                let score = { (position: Int) in perValue[spreadValue(pool[position].instance, field: field)] ?? 0 }
-                let best = remaining.map(score).min()!
-                remaining = remaining.filter { score($0) == best }
+                guard let slot = spread.slot(step.field ?? "instanceId") else { continue }
+                score = { spread.score($0, slot: slot) }
             case "random":
                 random = splitMix(random)
-                remaining = [remaining[Int(random % UInt64(remaining.count))]]
+                let pick = current[Int(random % UInt64(current.count))]
+                if last { return pick }
+                remaining.removeAll(keepingCapacity: true)
+                remaining.append(pick)
+                narrowed = true
+                continue
             default:
-                break
+                continue
             }
+            var best = Int.max
+            for position in current { best = min(best, score(position)) }
+            if last { return current.first { score($0) == best }! }
+            remaining.removeAll(keepingCapacity: true)
+            for position in current where score(position) == best { remaining.append(position) }
+            narrowed = true
         }
-        return remaining[0]
+        return narrowed ? remaining[0] : eligible[0]
     }
 
     static func spreadValue(_ instance: ContainerInstance, field: String) -> String {

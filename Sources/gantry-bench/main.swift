@@ -33,6 +33,15 @@ let usage = """
           next acknowledged write, restart it with the same command line (from /proc), update its PID file, wait
           until it rejoins. Prints p50 and max of the gaps. --fault stop freezes the leader (SIGSTOP) instead and
           kills it after the gap, so no closed socket tells the followers; they must wait out the election timeout.
+      scale --endpoints HOST:PORT,... [--token T] [--instances N] [--tasks M] [--services S] [--agent-threads K]
+            [--pid-files FILE,...]
+          Against a running cluster (bench/scale starts one): registers N simulated instances, creates S services
+          totalling M tasks, and runs the instances' agents in this process (they read their assignments from the
+          followers and report them RUNNING). Prints registrations/s, placements/s end to end, the time until all
+          tasks are RUNNING and each controller's resident memory.
+      scale-core [--instances N] [--tasks M] [--services S]
+          The orchestrator alone in one process (no Raft, no HTTP): reconcile rounds applied to one domain, every
+          placed task reported RUNNING between rounds. Shows where the leader's own time goes.
     """
 
 var arguments = Array(CommandLine.arguments.dropFirst())
@@ -99,6 +108,14 @@ case "http-load":
     HTTPLoad.run(BenchOptions(arguments: arguments, command: benchmark))
 case "failover":
     Failover.run(BenchOptions(arguments: arguments, command: benchmark))
+case "scale":
+    ScaleBenchmark.run(BenchOptions(arguments: arguments, command: benchmark))
+case "scale-core":
+    ScaleCore.run(
+        instances: option("instances", in: arguments, default: 1_000),
+        tasks: option("tasks", in: arguments, default: 50_000),
+        services: option("services", in: arguments, default: 10)
+    )
 default:
     printError("gantry-bench: unknown benchmark '\(benchmark)'; run 'gantry-bench --help'")
     exit(2)

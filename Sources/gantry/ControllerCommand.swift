@@ -24,6 +24,8 @@ let controllerHelp = """
                                 roles admin, operator, readonly; the same file on every controller
       --peer-secret-file FILE   (peerSecretFile) shared peer secret, at least 16 bytes, same on every controller
       --snapshot-every N        (snapshotEvery) applied entries between snapshots, default 10000
+      --instance-ttl-ms N       (instanceTtlMs) an agent silent this long has its instance declared lost and its
+                                tasks replaced elsewhere; a new leader first waits this long, default 30000
       --max-body-bytes N        (maxBodyBytes) largest request body, default 1048576
       --request-timeout-ms N    (requestTimeoutMs) how long a write or read waits for a quorum, default 10000
       --task-retention-seconds N
@@ -47,7 +49,7 @@ func runController(_ words: [String]) throws(CommandError) {
         valued: [
             "config", "node-id", "cluster-id", "data-dir", "peer-address", "api-address", "members", "heartbeat-ms",
             "election-ms", "tokens-file", "peer-secret-file", "snapshot-every", "max-body-bytes",
-            "request-timeout-ms", "restore", "region", "account", "task-retention-seconds",
+            "request-timeout-ms", "restore", "region", "account", "task-retention-seconds", "instance-ttl-ms",
         ],
         booleans: ["join"]
     )
@@ -73,6 +75,7 @@ func runController(_ words: [String]) throws(CommandError) {
         if let value = arguments["tokens-file"] { configuration.tokensFile = value }
         if let value = arguments["peer-secret-file"] { configuration.peerSecretFile = value }
         if let value = try arguments.integer("snapshot-every") { configuration.snapshotEvery = value }
+        if let value = try arguments.integer("instance-ttl-ms") { configuration.instanceTTLMilliseconds = value }
         if let value = try arguments.integer("max-body-bytes") { configuration.maxBodyBytes = value }
         if let value = try arguments.integer("request-timeout-ms") { configuration.requestTimeoutMilliseconds = value }
         if let value = arguments["restore"] { configuration.restoreFrom = value }

@@ -67,6 +67,12 @@ private let samples: [String: (target: String, body: String)] = [
         "/v1/clusters/prod/services/web/rollback", #"{"to":"1"}"#
     ),
     "GET /v1/clusters/{cluster}/services/{service}/explain": ("/v1/clusters/prod/services/web/explain", ""),
+    "POST /v1/clusters/{cluster}/container-instances/{id}/heartbeat": (
+        "/v1/clusters/prod/container-instances/\(instanceID)/heartbeat", ""
+    ),
+    "GET /v1/clusters/{cluster}/container-instances/{id}/tasks": (
+        "/v1/clusters/prod/container-instances/\(instanceID)/tasks", ""
+    ),
     "POST /v1/clusters/{cluster}/container-instances/{id}/task-states": (
         "/v1/clusters/prod/container-instances/\(instanceID)/task-states",
         #"{"reports":[{"task":"\#(instanceID)","epoch":1,"status":"STOPPED","exitCode":1,"reason":"exited"}]}"#
@@ -214,10 +220,10 @@ private func parsedDocument() throws -> JSONValue {
 
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    @Test("documents exactly 44 routes, each label once")
+    @Test("documents exactly 46 routes, each label once")
     func routeCount() {
         let labels = OpenAPI.routes.map(\.label)
-        #expect(labels.count == 44)
+        #expect(labels.count == 46)
         #expect(Set(labels).count == labels.count)
         #expect(Set(OpenAPI.routes.map(\.operationID)).count == labels.count)
     }

@@ -76,3 +76,65 @@ struct OrchestrationCommandLineTests {
         #expect(unknown == "gantry: unknown option --bogus\n", "\(unknown)")
     }
 }
+
+/// Instance liveness through real processes: heartbeats go to the leader's memory (forwarded by a follower); a
+/// silent instance is declared lost after the TTL and its task replaced on the live one.
+@Suite("Instance liveness (real processes)", .serialized)
+struct InstanceLivenessTests {
+    @Test("a silent instance is lost after --instance-ttl-ms and its task moves; a beating one stays connected")
+    func silentInstanceIsLost() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        for id in cluster.members.keys.sorted() { try cluster.start(id, extra: ["--instance-ttl-ms", "2000"]) }
+        let leader = try #require(cluster.waitForLeader())
+        let follower = try #require([1, 2, 3].map(UInt64.init).first { $0 != leader })
+        func post(_ target: String, _ body: String = "") -> (Int, String) {
+            guard let response = cluster.request(follower, "POST", target, body: body) else { return (0, "") }
+            return (response.status, response.bodyText)
+        }
+        #expect(post("/v1/clusters", #"{"clusterName":"live"}"#).0 == 200)
+        let definition =
+            #"{"family":"app","containerDefinitions":[{"name":"app","image":"app","memory":64,"cpu":64}]}"#
+        #expect(post("/v1/task-definitions", definition).0 == 200)
+        var ids: [String] = []
+        for host in ["silent", "beating"] {
+            let (status, body) = post(
+                "/v1/clusters/live/container-instances",
+                #"{"hostname":"\#(host)","cpu":1024,"memory":1024,"agentVersion":"t"}"#
+            )
+            #expect(status == 200, "\(body)")
+            ids.append(try #require(jsonString(body, "id")))
+        }
+        let (unknown, _) = post("/v1/clusters/live/container-instances/\(String(repeating: "f", count: 32))/heartbeat")
+        #expect(unknown == 404)
+        // Both beat until the service's two tasks are placed (spread: one on each).
+        #expect(
+            post(
+                "/v1/clusters/live/services",
+                #"{"serviceName":"app","taskDefinition":"app","desiredCount":2}"#
+            ).0 == 200
+        )
+        func placed(on instance: String) -> Int {
+            let target = "/v1/clusters/live/container-instances/\(instance)/tasks?consistency=stale"
+            guard let response = cluster.request(follower, "GET", target) else { return -1 }
+            return response.bodyText.ranges(of: "\"taskArn\"").count
+        }
+        var spread = false
+        for _ in 0..<50 where !spread {
+            for id in ids { _ = post("/v1/clusters/live/container-instances/\(id)/heartbeat") }
+            spread = placed(on: ids[0]) == 1 && placed(on: ids[1]) == 1
+            usleep(100_000)
+        }
+        #expect(spread, "one task on each instance")
+        // Now only the second one beats: within a few TTLs the first is lost and both tasks run on the second.
+        var lost = false
+        for _ in 0..<80 where !lost {
+            let (status, body) = post("/v1/clusters/live/container-instances/\(ids[1])/heartbeat")
+            #expect(status == 200 && body.contains(#""agentConnected":true"#), "\(body)")
+            let described = cluster.request(follower, "GET", "/v1/clusters/live/container-instances/\(ids[0])")
+            lost = described?.bodyText.contains(#""agentConnected":false"#) == true && placed(on: ids[1]) == 2
+            usleep(100_000)
+        }
+        #expect(lost, "the silent instance was declared lost and its task replaced on the beating one")
+    }
+}

@@ -23,6 +23,7 @@ struct OrchestrationSimulationTests {
         for seed in seeds {
             let report = OrchestrationSimulation.run(OrchestrationSimulation.Configuration(seed: seed))
             perScenario[report.scenario, default: 0] += 1
+            if environment("GANTRY_ORCH_PRINT") == "1" { print(report) }
             if !report.violations.isEmpty {
                 print(report.finalState.map { "  \($0)" }.joined(separator: "\n"))
                 print("\(report)\n  replay: GANTRY_ORCH_SEED=\(seed) swift test --filter OrchestrationSimulationTests")
@@ -47,6 +48,7 @@ struct OrchestrationSimulationTests {
             let report = OrchestrationSimulation.run(
                 OrchestrationSimulation.Configuration(seed: seed, scenario: scenario, planted: [bug])
             )
+            if environment("GANTRY_ORCH_PRINT") == "1" { print(report) }
             if !report.violations.isEmpty { caught.append(report) }
         }
         #expect(caught.count >= 5, "only \(caught.count) of 20 seeds caught \(bug)")

@@ -71,6 +71,7 @@ extension Domain {
             instances = instances.filter { $0.value.cluster != name }
             services = services.filter { $0.value.clusterArn != cluster.clusterArn }
             tasks = tasks.filter { $0.value.cluster != name }
+            reindex()
             return .clusterDeleted(cluster)
         case .registerTaskDefinition(let spec):
             let problems = TaskDefinitionValidator.validate(spec)

@@ -45,9 +45,14 @@ extension Domain {
 
     /// Stores `task`, moving what it holds on its instance and deployment from its old state to the new one.
     mutating func store(_ task: TaskRecord, _ context: Context) {
-        let before = footprint(tasks[task.id])
+        let previous = tasks[task.id]
+        let before = footprint(previous)
         let after = footprint(task)
         tasks[task.id] = task
+        if previous?.instanceID != task.instanceID {
+            if let old = previous?.instanceID { tasksByInstance[old]?.remove(task.id) }
+            if let new = task.instanceID { tasksByInstance[new, default: []].insert(task.id) }
+        }
         guard before != after else { return }
         if before.instance != after.instance
             || (before.cpu, before.memory, before.ports, before.instancePending, before.instanceRunning)

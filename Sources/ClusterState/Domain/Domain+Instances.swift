@@ -54,7 +54,7 @@ extension Domain {
                 return .instanceNotFound(reference, clusterName)
             }
             guard instance.status != "INACTIVE" else { return .containerInstance(instance) }
-            let live = tasks.values.filter { $0.instanceID == instance.id && $0.lastStatus != "STOPPED" }
+            let live = tasks(onInstance: instance.id).filter { $0.lastStatus != "STOPPED" }
             guard live.isEmpty || force else {
                 return .refused(
                     status: 409,
@@ -70,7 +70,7 @@ extension Domain {
             touch(&instance, context)
             // Forced: nothing will report these tasks any more, so they are stopped here (their services replace
             // them) and what they held is released.
-            for var task in live.sorted(by: { $0.id < $1.id }) {
+            for var task in live {
                 if task.desiredStatus == "RUNNING" {
                     task.desiredStatus = "STOPPED"
                     task.stopCode = "ServiceSchedulerInitiated"

@@ -76,7 +76,10 @@ extension Domain {
             return .tasks([task])
         case .pruneStoppedTasks(let before):
             let doomed = tasks.values.filter { $0.lastStatus == "STOPPED" && ($0.stoppedAt ?? .max) < before }.map(\.id)
-            for id in doomed { tasks[id] = nil }
+            for id in doomed {
+                if let instance = tasks[id]?.instanceID { tasksByInstance[instance]?.remove(id) }
+                tasks[id] = nil
+            }
             return .pruned(doomed.count)
         default:
             preconditionFailure("applyTaskCommand called with \(command)")

@@ -73,7 +73,39 @@ package struct Domain: Sendable, Equatable, Codable {
     package var services: [String: Service] = [:]
     /// Tasks by id (STOPPED ones until pruned).
     package var tasks: [String: TaskRecord] = [:]
+    /// The ids of the tasks placed on each instance (STOPPED ones until pruned), by instance id: an index kept by
+    /// apply, not stored in snapshots (rebuilt when one is read), so an agent's or a lost instance's tasks are
+    /// found without scanning every task.
+    package internal(set) var tasksByInstance: [String: Set<String>] = [:]
 
     /// An empty domain.
     package init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case clusters, families, instances, services, tasks
+    }
+
+    /// Decodes the stored state and rebuilds the index.
+    package init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        clusters = try container.decode([String: Cluster].self, forKey: .clusters)
+        families = try container.decode([String: TaskDefinitionFamily].self, forKey: .families)
+        instances = try container.decode([String: ContainerInstance].self, forKey: .instances)
+        services = try container.decode([String: Service].self, forKey: .services)
+        tasks = try container.decode([String: TaskRecord].self, forKey: .tasks)
+        reindex()
+    }
+
+    /// Rebuilds `tasksByInstance` from `tasks`.
+    mutating func reindex() {
+        tasksByInstance = [:]
+        for task in tasks.values {
+            if let instance = task.instanceID { tasksByInstance[instance, default: []].insert(task.id) }
+        }
+    }
+
+    /// The tasks placed on `instance` (STOPPED ones until pruned), by id order.
+    package func tasks(onInstance instance: String) -> [TaskRecord] {
+        (tasksByInstance[instance] ?? []).sorted().compactMap { tasks[$0] }
+    }
 }

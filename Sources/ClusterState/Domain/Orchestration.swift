@@ -88,8 +88,8 @@ extension Domain {
             instance.agentConnected = connected
             touch(&instance, context)
             if !connected {
-                let stranded = tasks.values.filter { $0.instanceID == instance.id && $0.desiredStatus == "RUNNING" }
-                for var task in stranded.sorted(by: { $0.id < $1.id }) {
+                let stranded = self.tasks(onInstance: instance.id).filter { $0.desiredStatus == "RUNNING" }
+                for var task in stranded {
                     task.desiredStatus = "STOPPED"
                     task.stopCode = "ServiceSchedulerInitiated"
                     task.stoppedReason = "container instance \(instance.id) lost contact with its agent"

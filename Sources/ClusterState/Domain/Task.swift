@@ -112,7 +112,9 @@ package struct TaskRecord: Sendable, Equatable, Codable {
     package var isStarting: Bool { stage < 3 }
     /// The instance id it is placed on, or nil.
     package var instanceID: String? {
-        containerInstanceArn.map { String($0.split(separator: "/").last ?? "") }
+        guard let arn = containerInstanceArn else { return nil }
+        guard let slash = arn.utf8.lastIndex(of: UInt8(ascii: "/")) else { return arn }
+        return String(arn[arn.utf8.index(after: slash)...])
     }
     /// Wanted, RUNNING, and HEALTHY in every container that has a health check: what `minimumHealthyPercent`
     /// counts.

@@ -304,6 +304,13 @@ struct OrchestrationWorld {
                 violation("instance \(instance.id): task counts disagree with its tasks")
             }
         }
+        let indexed = domain.tasksByInstance.values.reduce(0) { $0 + $1.count }
+        let placed = domain.tasks.values.filter { $0.instanceID != nil }
+        if indexed != placed.count
+            || placed.contains(where: { domain.tasksByInstance[$0.instanceID!]?.contains($0.id) != true })
+        {
+            violation("the tasks-by-instance index disagrees with the tasks")
+        }
         for (key, service) in domain.services where service.status != "INACTIVE" {
             let entry = perService[key] ?? (0, 0, [:], [:])
             if (service.liveTaskCount ?? 0) != entry.live || (service.healthyTaskCount ?? 0) != entry.healthy {

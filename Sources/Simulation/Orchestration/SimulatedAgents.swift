@@ -66,7 +66,7 @@ extension OrchestrationWorld {
         guard now >= agent.cutUntil else { return }
         let reachesLeader = leaderUp && now >= agent.reconnectAt
         if reachesLeader { liveness.lastHeartbeat[agent.id] = now }
-        let assigned = domain.tasks.values.filter { $0.instanceID == agent.id }.sorted { $0.id < $1.id }
+        let assigned = domain.tasks(onInstance: agent.id)
         var reports: [TaskStateReport] = []
         for task in assigned {
             if task.lastStatus == "STOPPED" {
