@@ -439,6 +439,8 @@ extension OpenAPI {
                     "DescribeContainerInstance": Link("describeContainerInstance", instance),
                     "UpdateContainerInstanceState": Link("updateContainerInstanceState", instance),
                     "DeregisterContainerInstance": Link("deregisterContainerInstance", instance),
+                    "HeartbeatContainerInstance": Link("heartbeatContainerInstance", instance),
+                    "ListInstanceTasks": Link("listInstanceTasks", instance),
                 ],
                 writes: true
             ),
