@@ -33,6 +33,8 @@ let package = Package(
         .target(name: "Scheduler", dependencies: ["ClusterState"], swiftSettings: strictSettings),
         // Core: the leader's brain — liveness verdicts, service reconciliation, rollouts, the circuit breaker.
         .target(name: "Orchestration", dependencies: ["ClusterState", "Scheduler"], swiftSettings: strictSettings),
+        // Core + shell: the agent — its decisions (pure) and the runtimes (exec, sim) that run the tasks.
+        .target(name: "Agent", dependencies: ["ClusterState", "HTTP"], swiftSettings: strictSettings),
         // Core: the admin API's routes, request validation, auth and response rendering.
         .target(name: "API", dependencies: ["ClusterState", "HTTP", "Orchestration"], swiftSettings: strictSettings),
         // Shell: the controller node (node loop, storage, peer transport, HTTP API).
@@ -51,7 +53,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "gantry",
-            dependencies: ["Controller", "API", "HTTP", "ClusterState"],
+            dependencies: ["Controller", "API", "HTTP", "ClusterState", "Agent"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -73,6 +75,7 @@ let package = Package(
             dependencies: ["Scheduler", "ClusterState"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "ClusterState"], swiftSettings: strictSettings),
         .testTarget(
             name: "OrchestrationTests",
             dependencies: ["Orchestration", "Scheduler", "ClusterState"],

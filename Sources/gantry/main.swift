@@ -11,6 +11,7 @@ let usage = """
 
     Daemons:
       controller           run a controller (gantry controller --help)
+      agent                run an agent on a container host (gantry agent --help)
 
     Client commands (any controller's address works; GANTRY_ADDR, GANTRY_TOKEN):
       status               this controller's view: role, term, leader, indexes
@@ -37,6 +38,8 @@ do throws(CommandError) {
         print(usage)
     case "controller":
         try runController(rest)
+    case "agent":
+        try runAgent(rest)
     case "status":
         try runStatus(rest)
     case "operator":

@@ -28,6 +28,29 @@ package struct TaskContainer: Sendable, Equatable, Codable {
     package var essential: Bool
     /// Whether its definition has a health check (then it counts as healthy only once HEALTHY).
     package var hasHealthCheck: Bool?
+
+    /// Creates a container record.
+    package init(
+        name: String,
+        image: String,
+        lastStatus: String,
+        exitCode: Int?,
+        reason: String?,
+        healthStatus: String,
+        networkBindings: [NetworkBinding],
+        essential: Bool,
+        hasHealthCheck: Bool? = nil
+    ) {
+        self.name = name
+        self.image = image
+        self.lastStatus = lastStatus
+        self.exitCode = exitCode
+        self.reason = reason
+        self.healthStatus = healthStatus
+        self.networkBindings = networkBindings
+        self.essential = essential
+        self.hasHealthCheck = hasHealthCheck
+    }
 }
 
 /// Per-run changes to a task's containers (ECS `overrides.containerOverrides`).

@@ -1,0 +1,123 @@
+import Glibc
+import HTTP
+import Testing
+
+/// Agents running real processes (`--runtime exec`) under a real 3-controller cluster.
+@Suite("Agents end to end (real processes)", .serialized)
+struct AgentEndToEndTests {
+    /// The agents this test started, and the container processes they started (found by their pid files).
+    final class Agents {
+        let cluster: ProcessCluster
+        var pids: [Int: pid_t] = [:]
+
+        init(_ cluster: ProcessCluster) { self.cluster = cluster }
+
+        func stateDirectory(_ number: Int) -> String { "\(cluster.directory)/agent\(number)" }
+
+        func start(_ number: Int) throws {
+            let controllers = cluster.members.values.map { "127.0.0.1:\($0.apiPort)" }.sorted().joined(separator: ",")
+            pids[number] = try spawn(
+                [
+                    cluster.binary, "agent", "--controllers", controllers, "--cluster", "e2e",
+                    "--state-dir", stateDirectory(number), "--runtime", "exec", "--hostname", "agent\(number)",
+                    "--cpu", "2048", "--memory", "2048", "--heartbeat-ms", "300",
+                ],
+                log: "\(cluster.directory)/agent\(number).log",
+                environment: ["GANTRY_TOKEN=\(ProcessCluster.adminToken)"]
+            )
+        }
+
+        func kill9(_ number: Int) {
+            guard let pid = pids[number] else { return }
+            kill(pid, SIGKILL)
+            reap(pid)
+            pids[number] = nil
+        }
+
+        /// Stops every agent, then every container process any of them left behind.
+        func shutdown() {
+            for (_, pid) in pids {
+                kill(pid, SIGTERM)
+                reap(pid)
+            }
+            pids = [:]
+            for number in 1...2 {
+                let logs = "\(stateDirectory(number))/logs"
+                guard let directory = opendir(logs) else { continue }
+                while let entry = readdir(directory) {
+                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                    }
+                    guard name.hasSuffix(".pid"), let file = fopen("\(logs)/\(name)", "r") else { continue }
+                    var buffer = [UInt8](repeating: 0, count: 32)
+                    let count = fread(&buffer, 1, 32, file)
+                    fclose(file)
+                    if let pid = Int32(
+                        String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").first ?? ""
+                    ) {
+                        kill(-pid, SIGKILL)
+                    }
+                }
+                closedir(directory)
+            }
+        }
+    }
+
+    @Test("a service of 3 reaches RUNNING on 2 exec agents; kill -9 of an agent moves its tasks to the other")
+    func serviceOnTwoAgents() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        for id in cluster.members.keys.sorted() { try cluster.start(id, extra: ["--instance-ttl-ms", "2000"]) }
+        let leader = try #require(cluster.waitForLeader())
+        let agents = Agents(cluster)
+        defer { agents.shutdown() }
+        func post(_ target: String, _ body: String) -> Int {
+            cluster.request(leader, "POST", target, body: body)?.status ?? 0
+        }
+        #expect(post("/v1/clusters", #"{"clusterName":"e2e"}"#) == 200)
+        let definition =
+            #"{"family":"sleeper","containerDefinitions":[{"name":"main","image":"none","memory":128,"cpu":128,"#
+            + #""command":["sleep","600"]}]}"#
+        #expect(post("/v1/task-definitions", definition) == 200)
+        try agents.start(1)
+        try agents.start(2)
+        #expect(
+            post("/v1/clusters/e2e/services", #"{"serviceName":"web","taskDefinition":"sleeper","desiredCount":3}"#)
+                == 200
+        )
+        func running() -> (Int, String) {
+            let body = cluster.request(leader, "GET", "/v1/clusters/e2e/services/web?consistency=stale")?.bodyText ?? ""
+            return (Int(jsonNumber(body, "runningCount") ?? -1), body)
+        }
+        let started = monotonicMilliseconds()
+        var reached = false
+        while !reached && monotonicMilliseconds() - started < 30_000 {
+            reached = running().0 == 3
+            usleep(200_000)
+        }
+        #expect(reached, "3 tasks RUNNING: \(running().1)")
+        print("e2e: 3 tasks RUNNING on 2 exec agents after \(monotonicMilliseconds() - started) ms")
+
+        agents.kill9(1)
+        let killed = monotonicMilliseconds()
+        var moved = false
+        while !moved && monotonicMilliseconds() - killed < 30_000 {
+            let instances =
+                cluster.request(leader, "GET", "/v1/clusters/e2e/container-instances?consistency=stale")?.bodyText ?? ""
+            let tasks =
+                cluster.request(leader, "GET", "/v1/clusters/e2e/services/web?consistency=stale")?.bodyText ?? ""
+            moved =
+                instances.contains(#""agentConnected":false"#) && jsonNumber(tasks, "runningCount") == 3
+                && jsonNumber(tasks, "healthyTaskCount") == 3
+            usleep(200_000)
+        }
+        #expect(moved, "after kill -9 of an agent: its instance lost and 3 tasks RUNNING again: \(running().1)")
+        print("e2e: agent killed; 3 tasks RUNNING again on the other after \(monotonicMilliseconds() - killed) ms")
+    }
+}
+
+/// A whole number after `"name":` in JSON text.
+func jsonNumber(_ text: String, _ name: String) -> Int? {
+    guard let range = text.ranges(of: "\"\(name)\":").first else { return nil }
+    return Int(text[range.upperBound...].prefix { $0 == "-" || $0.isNumber })
+}
