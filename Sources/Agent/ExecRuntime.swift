@@ -7,7 +7,8 @@ import Glibc
 /// no cgroups, no image: the "image" is ignored and the command runs on the host as the agent's user. Health checks
 /// (`CMD` / `CMD-SHELL`) run as processes too, every `interval` seconds after `startPeriod`, `retries` failures in a
 /// row making the container UNHEALTHY. The task exits when an essential container exits; its other containers are
-/// then stopped.
+/// then stopped. Pid files (`<task>-<container>.pid`: pid, epoch, essential) let a restarted agent adopt what an
+/// earlier run left running.
 package final class ExecRuntime: ContainerRuntime {
     struct Process {
         var container: String
@@ -20,6 +21,8 @@ package final class ExecRuntime: ContainerRuntime {
         var nextCheck: Int64 = 0
         var failures = 0
         var health: String?
+        /// Started by an earlier run of the agent: not our child, so watched with `kill(pid, 0)`, exit code unknown.
+        var adopted = false
     }
 
     struct Entry {
@@ -40,6 +43,42 @@ package final class ExecRuntime: ContainerRuntime {
         self.logDirectory = logDirectory
         self.clock = clock
         mkdir(logDirectory, 0o755)
+    }
+
+    /// Adopts the containers an earlier run of the agent left running (found by their pid files), so a restarted
+    /// agent neither starts duplicates nor loses track of what it must stop. Returns the adopted task ids.
+    package func adopt() -> [String] {
+        guard let directory = opendir(logDirectory) else { return [] }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasSuffix(".pid") && name.utf8.count > 37 { names.append(name) }
+        }
+        closedir(directory)
+        for name in names.sorted() {
+            let task = String(name.prefix(32))
+            let container = String(name.dropFirst(33).dropLast(4))
+            let path = "\(logDirectory)/\(name)"
+            guard let file = fopen(path, "r") else { continue }
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let count = fread(&buffer, 1, buffer.count, file)
+            fclose(file)
+            let fields = String(decoding: buffer[0..<count], as: UTF8.self).split(whereSeparator: {
+                $0 == " " || $0 == "\n"
+            })
+            guard fields.count >= 3, let pid = pid_t(fields[0]), let epoch = Int(fields[1]), kill(pid, 0) == 0 else {
+                unlink(path)
+                continue
+            }
+            var entry = entries[task] ?? Entry(epoch: epoch, processes: [])
+            entry.processes.append(
+                Process(container: container, pid: pid, essential: fields[2] == "1", health: nil, adopted: true)
+            )
+            entries[task] = entry
+        }
+        return entries.keys.sorted()
     }
 
     /// `<logDirectory>/<task>-<container>.pid` holds each running container's process (group) id, so that what
@@ -81,7 +120,7 @@ package final class ExecRuntime: ContainerRuntime {
                 throw error
             }
             if let file = fopen(pidFile(task.id, container.name), "w") {
-                fputs("\(pid)\n", file)
+                fputs("\(pid) \(task.epoch) \(container.isEssential ? 1 : 0)\n", file)
                 fclose(file)
             }
             let check = container.healthCheck
@@ -113,7 +152,14 @@ package final class ExecRuntime: ContainerRuntime {
             var entry = entries[id]!
             for position in entry.processes.indices where entry.processes[position].exitCode == nil {
                 var status: Int32 = 0
-                if waitpid(entry.processes[position].pid, &status, WNOHANG) == entry.processes[position].pid {
+                let pid = entry.processes[position].pid
+                if entry.processes[position].adopted {
+                    if (kill(pid, 0) != 0 && errno == ESRCH) || Self.isZombie(pid) {
+                        // Not our child: its exit code is gone with it.
+                        entry.processes[position].exitCode = -1
+                        unlink(pidFile(id, entry.processes[position].container))
+                    }
+                } else if waitpid(pid, &status, WNOHANG) == pid {
                     entry.processes[position].exitCode = Self.exitCode(status)
                     unlink(pidFile(id, entry.processes[position].container))
                 }
@@ -157,7 +203,7 @@ package final class ExecRuntime: ContainerRuntime {
             if process.exitCode == nil {
                 kill(-process.pid, SIGKILL)
                 var status: Int32 = 0
-                waitpid(process.pid, &status, 0)
+                if !process.adopted { waitpid(process.pid, &status, 0) }
             }
             unlink(pidFile(task, process.container))
         }
@@ -207,6 +253,17 @@ package final class ExecRuntime: ContainerRuntime {
         }
     }
 
+    /// Whether `pid` has exited but is not yet reaped (an adopted process whose new parent has not waited for it).
+    static func isZombie(_ pid: pid_t) -> Bool {
+        guard let file = fopen("/proc/\(pid)/stat", "r") else { return false }
+        defer { fclose(file) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = fread(&buffer, 1, buffer.count, file)
+        // "pid (comm) S …": the state follows the last ')'.
+        guard let close = buffer[0..<count].lastIndex(of: UInt8(ascii: ")")), close + 2 < count else { return false }
+        return buffer[close + 2] == UInt8(ascii: "Z")
+    }
+
     /// The exit code of a wait status: the code, or 128 + the signal.
     static func exitCode(_ status: Int32) -> Int {
         let signal = status & 0x7f
@@ -229,8 +286,20 @@ package final class ExecRuntime: ContainerRuntime {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        // Its own process group; no signal blocked and the usual dispositions (the agent blocks SIGTERM/SIGINT and
+        // ignores SIGPIPE, which a child would otherwise inherit and then ignore a stop).
+        posix_spawnattr_setflags(
+            &attributes,
+            Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        )
         posix_spawnattr_setpgroup(&attributes, 0)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
         // The working directory through a shell (posix_spawn_file_actions_addchdir_np is not exposed here).
         let arguments = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + arguments } ?? arguments
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]

@@ -89,11 +89,17 @@ func runAgent(_ words: [String]) throws(CommandError) {
     sigaddset(&signals, SIGINT)
     pthread_sigmask(SIG_BLOCK, &signals, nil)
     let stopSignals = signals
-    let runtime: any ContainerRuntime =
-        configuration.runtime == "sim"
-        ? SimRuntime(clock: Agent.milliseconds)
-        : ExecRuntime(logDirectory: "\(directory)/logs", clock: Agent.milliseconds)
-    let agent = Agent(configuration, runtime: runtime) { line in printError("gantry[agent] \(line)") }
+    let log: @Sendable (String) -> Void = { line in printError("gantry[agent] \(line)") }
+    let runtime: any ContainerRuntime
+    if configuration.runtime == "sim" {
+        runtime = SimRuntime(clock: Agent.milliseconds)
+    } else {
+        let exec = ExecRuntime(logDirectory: "\(directory)/logs", clock: Agent.milliseconds)
+        let adopted = exec.adopt()
+        if !adopted.isEmpty { log("adopted \(adopted.count) running tasks left by an earlier run: \(adopted)") }
+        runtime = exec
+    }
+    let agent = Agent(configuration, runtime: runtime, log: log)
     do throws(RuntimeError) {
         try agent.run {
             var pending = stopSignals

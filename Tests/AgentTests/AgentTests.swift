@@ -146,3 +146,31 @@ struct RuntimeContractTests {
         #expect(runtime.poll()["u"]?.health == "UNHEALTHY")
     }
 }
+
+@Suite("Exec runtime adoption", .serialized)
+struct AdoptionTests {
+    @Test("a restarted agent adopts what the earlier run left running, and can stop it")
+    func adopt() throws {
+        let directory = RuntimeContractTests.temporaryDirectory()
+        let first = ExecRuntime(logDirectory: directory, clock: Agent.milliseconds)
+        try first.start(
+            assignment("0123456789abcdef0123456789abcdef", epoch: 4),
+            RuntimeContractTests.definition(["sleep", "30"])
+        )
+        #expect(RuntimeContractTests.await(first, "0123456789abcdef0123456789abcdef") { $0?.state == .running })
+        // A new run of the agent, same directory (the first one's entries are simply not consulted).
+        let second = ExecRuntime(logDirectory: directory, clock: Agent.milliseconds)
+        #expect(second.adopt() == ["0123456789abcdef0123456789abcdef"])
+        #expect(
+            second.poll()["0123456789abcdef0123456789abcdef"]
+                == LocalContainer(task: "0123456789abcdef0123456789abcdef", epoch: 4, state: .running)
+        )
+        second.stop("0123456789abcdef0123456789abcdef", timeoutSeconds: 5)
+        #expect(
+            RuntimeContractTests.await(second, "0123456789abcdef0123456789abcdef") {
+                if case .exited = $0?.state { return true } else { return false }
+            }
+        )
+        _ = first.poll()
+    }
+}

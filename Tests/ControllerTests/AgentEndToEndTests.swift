@@ -63,7 +63,7 @@ struct AgentEndToEndTests {
         }
     }
 
-    @Test("a service of 3 reaches RUNNING on 2 exec agents; kill -9 of an agent moves its tasks to the other")
+    @Test("a service of 3 runs on 2 exec agents; kill -9 of one moves its tasks; when it returns it stops the old ones")
     func serviceOnTwoAgents() throws {
         let cluster = try ProcessCluster(size: 3)
         defer { cluster.shutdown() }
@@ -98,6 +98,14 @@ struct AgentEndToEndTests {
         #expect(reached, "3 tasks RUNNING: \(running().1)")
         print("e2e: 3 tasks RUNNING on 2 exec agents after \(monotonicMilliseconds() - started) ms")
 
+        let firstInstance = try #require(readLine(agents.stateDirectory(1) + "/instance-id"))
+        let onFirst =
+            cluster.request(
+                leader,
+                "GET",
+                "/v1/clusters/e2e/container-instances/\(firstInstance)/tasks?consistency=stale"
+            )?.bodyText ?? ""
+        #expect(onFirst.contains("taskArn"), "agent 1 runs at least one task (spread): \(onFirst)")
         agents.kill9(1)
         let killed = monotonicMilliseconds()
         var moved = false
@@ -113,7 +121,58 @@ struct AgentEndToEndTests {
         }
         #expect(moved, "after kill -9 of an agent: its instance lost and 3 tasks RUNNING again: \(running().1)")
         print("e2e: agent killed; 3 tasks RUNNING again on the other after \(monotonicMilliseconds() - killed) ms")
+
+        // The killed agent returns: it adopts the processes it left running, finds their tasks replaced, and stops
+        // them — never two copies running knowingly.
+        #expect(pidFiles(agents.stateDirectory(1) + "/logs") > 0, "its containers outlived it")
+        try agents.start(1)
+        let restarted = monotonicMilliseconds()
+        var cleaned = false
+        while !cleaned && monotonicMilliseconds() - restarted < 30_000 {
+            let left =
+                cluster.request(
+                    leader,
+                    "GET",
+                    "/v1/clusters/e2e/container-instances/\(firstInstance)?consistency=stale"
+                )?.bodyText ?? ""
+            let tasks =
+                cluster.request(
+                    leader,
+                    "GET",
+                    "/v1/clusters/e2e/container-instances/\(firstInstance)/tasks?consistency=stale"
+                )?.bodyText ?? ""
+            cleaned =
+                left.contains(#""agentConnected":true"#) && !tasks.contains("taskArn")
+                && pidFiles(agents.stateDirectory(1) + "/logs") == 0
+            usleep(200_000)
+        }
+        #expect(cleaned, "the returning agent stopped its replaced tasks and reconnected")
+        print("e2e: killed agent back; its replaced tasks stopped after \(monotonicMilliseconds() - restarted) ms")
+        #expect(jsonNumber(running().1, "runningCount") == 3)
     }
+}
+
+/// The first line of a file.
+func readLine(_ path: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var buffer = [UInt8](repeating: 0, count: 256)
+    let count = fread(&buffer, 1, buffer.count, file)
+    return String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").first.map(String.init)
+}
+
+/// How many pid files a directory holds.
+func pidFiles(_ path: String) -> Int {
+    guard let directory = opendir(path) else { return 0 }
+    defer { closedir(directory) }
+    var count = 0
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name.hasSuffix(".pid") { count += 1 }
+    }
+    return count
 }
 
 /// A whole number after `"name":` in JSON text.
