@@ -87,7 +87,7 @@ struct AgentEndToEndTests {
         )
         func running() -> (Int, String) {
             let body = cluster.request(leader, "GET", "/v1/clusters/e2e/services/web?consistency=stale")?.bodyText ?? ""
-            return (Int(jsonNumber(body, "runningCount") ?? -1), body)
+            return (serviceRunningCount(body) ?? -1, body)
         }
         let started = monotonicMilliseconds()
         var reached = false
@@ -115,7 +115,7 @@ struct AgentEndToEndTests {
             let tasks =
                 cluster.request(leader, "GET", "/v1/clusters/e2e/services/web?consistency=stale")?.bodyText ?? ""
             moved =
-                instances.contains(#""agentConnected":false"#) && jsonNumber(tasks, "runningCount") == 3
+                instances.contains(#""agentConnected":false"#) && serviceRunningCount(tasks) == 3
                 && jsonNumber(tasks, "healthyTaskCount") == 3
             usleep(200_000)
         }
@@ -148,7 +148,63 @@ struct AgentEndToEndTests {
         }
         #expect(cleaned, "the returning agent stopped its replaced tasks and reconnected")
         print("e2e: killed agent back; its replaced tasks stopped after \(monotonicMilliseconds() - restarted) ms")
-        #expect(jsonNumber(running().1, "runningCount") == 3)
+        #expect(serviceRunningCount(running().1) == 3)
+    }
+}
+
+extension AgentEndToEndTests {
+    @Test("a revision whose container exits 1 at start trips the circuit breaker and rolls back, with real processes")
+    func breakerRollsBack() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        let agents = Agents(cluster)
+        defer { agents.shutdown() }
+        func send(_ method: String, _ target: String, _ body: String) -> Int {
+            cluster.request(leader, method, target, body: body)?.status ?? 0
+        }
+        #expect(send("POST", "/v1/clusters", #"{"clusterName":"e2e"}"#) == 200)
+        let good =
+            #"{"family":"app","containerDefinitions":[{"name":"main","image":"none","memory":64,"cpu":64,"#
+            + #""command":["sleep","600"],"stopTimeout":2}]}"#
+        let bad =
+            #"{"family":"app","containerDefinitions":[{"name":"main","image":"none","memory":64,"cpu":64,"#
+            + #""command":["sh","-c","exit 1"]}]}"#
+        #expect(send("POST", "/v1/task-definitions", good) == 200)
+        try agents.start(1)
+        try agents.start(2)
+        let service =
+            #"{"serviceName":"app","taskDefinition":"app:1","desiredCount":2,"deploymentConfiguration":"#
+            + #"{"deploymentCircuitBreaker":{"enable":true,"rollback":true}}}"#
+        #expect(send("POST", "/v1/clusters/e2e/services", service) == 200)
+        func describe() -> String {
+            cluster.request(leader, "GET", "/v1/clusters/e2e/services/app?consistency=stale")?.bodyText ?? ""
+        }
+        let created = monotonicMilliseconds()
+        while !describe().contains(#""rolloutState":"COMPLETED""#) && monotonicMilliseconds() - created < 40_000 {
+            usleep(200_000)
+        }
+        #expect(describe().contains(#""rolloutState":"COMPLETED""#), "app:1 completed: \(describe())")
+        print("e2e breaker: app:1 COMPLETED after \(monotonicMilliseconds() - created) ms")
+        #expect(send("POST", "/v1/task-definitions", bad) == 200)
+        #expect(send("PUT", "/v1/clusters/e2e/services/app", #"{"taskDefinition":"app:2"}"#) == 200)
+        let updated = monotonicMilliseconds()
+        var rolledBack = false
+        while !rolledBack && monotonicMilliseconds() - updated < 60_000 {
+            let text = describe()
+            // The rollback deployment (PRIMARY, app:1) completed; the failed app:2 one is in the list or history.
+            // (Keys are sorted: the rollback deployment's own state follows its isRollback flag.)
+            rolledBack =
+                text.contains(#""isRollback":true,"pendingCount":0,"rolloutState":"COMPLETED""#)
+                && text.contains(#""rolloutState":"FAILED""#)
+                && serviceRunningCount(text) == 2
+                && text.contains("rolling back to app:1")
+            usleep(200_000)
+        }
+        if !rolledBack { try? writeFile(cluster.directory + "/service.json", describe()) }
+        #expect(rolledBack, "breaker tripped and rolled back (the service is in service.json of the test directory)")
+        print("e2e breaker: rolled back to app:1 \(monotonicMilliseconds() - updated) ms after the update")
     }
 }
 
@@ -173,6 +229,16 @@ func pidFiles(_ path: String) -> Int {
         if name.hasSuffix(".pid") { count += 1 }
     }
     return count
+}
+
+/// The service's own runningCount in a DescribeService answer (keys are sorted, so it is the one followed by
+/// schedulingStrategy; the deployments' counts come earlier).
+func serviceRunningCount(_ text: String) -> Int? {
+    for range in text.ranges(of: #""runningCount":"#) {
+        let digits = text[range.upperBound...].prefix { $0.isNumber }
+        if text[range.upperBound...].dropFirst(digits.count).hasPrefix(#","schedulingStrategy""#) { return Int(digits) }
+    }
+    return nil
 }
 
 /// A whole number after `"name":` in JSON text.
