@@ -116,7 +116,7 @@ struct AgentEndToEndTests {
                 cluster.request(leader, "GET", "/v1/clusters/e2e/services/web?consistency=stale")?.bodyText ?? ""
             moved =
                 instances.contains(#""agentConnected":false"#) && serviceRunningCount(tasks) == 3
-                && jsonNumber(tasks, "healthyTaskCount") == 3
+                && jsonInt(tasks, "healthyTaskCount") == 3
             usleep(200_000)
         }
         #expect(moved, "after kill -9 of an agent: its instance lost and 3 tasks RUNNING again: \(running().1)")
@@ -208,6 +208,97 @@ extension AgentEndToEndTests {
     }
 }
 
+extension AgentEndToEndTests {
+    @Test("kill -9 of the leader during a rolling deployment: it completes under the new leader within the bounds")
+    func leaderKilledDuringRollout() throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let first = try #require(cluster.waitForLeader())
+        let agents = Agents(cluster)
+        defer { agents.shutdown() }
+        func send(_ node: UInt64, _ method: String, _ target: String, _ body: String) -> Int {
+            cluster.request(node, method, target, body: body)?.status ?? 0
+        }
+        #expect(send(first, "POST", "/v1/clusters", #"{"clusterName":"e2e"}"#) == 200)
+        for seconds in [600, 601] {
+            let definition =
+                #"{"family":"app","containerDefinitions":[{"name":"main","image":"none","memory":64,"cpu":64,"#
+                + #""command":["sleep","\#(seconds)"],"stopTimeout":2}]}"#
+            #expect(send(first, "POST", "/v1/task-definitions", definition) == 200)
+        }
+        try agents.start(1)
+        try agents.start(2)
+        #expect(
+            send(
+                first,
+                "POST",
+                "/v1/clusters/e2e/services",
+                #"{"serviceName":"app","taskDefinition":"app:1","desiredCount":4}"#
+            )
+                == 200
+        )
+        var observer = first
+        func describe() -> String {
+            cluster.request(observer, "GET", "/v1/clusters/e2e/services/app?consistency=stale")?.bodyText ?? ""
+        }
+        let created = monotonicMilliseconds()
+        while !describe().contains(#""rolloutState":"COMPLETED""#) && monotonicMilliseconds() - created < 40_000 {
+            usleep(200_000)
+        }
+        #expect(describe().contains(#""rolloutState":"COMPLETED""#))
+        #expect(send(first, "PUT", "/v1/clusters/e2e/services/app", #"{"taskDefinition":"app:2"}"#) == 200)
+        usleep(1_500_000)
+        cluster.signal(first, SIGKILL)
+        let killed = monotonicMilliseconds()
+        observer = try #require([1, 2, 3].map(UInt64.init).first { $0 != first })
+        let second = cluster.waitForLeader(among: [1, 2, 3].map(UInt64.init).filter { $0 != first })
+        #expect(second != nil)
+        // Sampled throughout: never more than 200% of 4 live, never fewer than 100% of 4 healthy.
+        var worst = (live: 0, healthy: Int.max)
+        var done = false
+        while !done && monotonicMilliseconds() - killed < 60_000 {
+            let text = describe()
+            if let live = jsonInt(text, "liveTaskCount"), let healthy = jsonInt(text, "healthyTaskCount") {
+                worst = (max(worst.live, live), min(worst.healthy, healthy))
+            }
+            done =
+                text.contains(#""pendingCount":0,"rolloutState":"COMPLETED","rolloutStateReason":"ECS deployment"#)
+                && text.contains("app:2") && serviceRunningCount(text) == 4 && jsonInt(text, "liveTaskCount") == 4
+                && !text.contains(#""status":"ACTIVE","taskDefinition""#)
+            usleep(100_000)
+        }
+        #expect(done, "the rollout completed under the new leader")
+        #expect(
+            worst.live <= 8 && worst.healthy >= 4,
+            "bounds held: at most \(worst.live) live, at least \(worst.healthy) healthy"
+        )
+        print(
+            "e2e rollout: leader killed 1.5 s into the update; COMPLETED under node \(second ?? 0) "
+                + "\(monotonicMilliseconds() - killed) ms after the kill; at most \(worst.live) live, "
+                + "at least \(worst.healthy) healthy"
+        )
+        // No task runs twice: no task id has a pid file under both agents.
+        let files = (1...2).map { number in pidFileNames(agents.stateDirectory(number) + "/logs") }
+        #expect(Set(files[0]).isDisjoint(with: files[1]))
+        #expect(files[0].count + files[1].count == 4, "exactly 4 container processes: \(files)")
+    }
+}
+
+/// The pid file names in a directory.
+func pidFileNames(_ path: String) -> [String] {
+    guard let directory = opendir(path) else { return [] }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name.hasSuffix(".pid") { names.append(name) }
+    }
+    return names
+}
+
 /// The first line of a file.
 func readLine(_ path: String) -> String? {
     guard let file = fopen(path, "r") else { return nil }
@@ -242,7 +333,7 @@ func serviceRunningCount(_ text: String) -> Int? {
 }
 
 /// A whole number after `"name":` in JSON text.
-func jsonNumber(_ text: String, _ name: String) -> Int? {
+func jsonInt(_ text: String, _ name: String) -> Int? {
     guard let range = text.ranges(of: "\"\(name)\":").first else { return nil }
     return Int(text[range.upperBound...].prefix { $0 == "-" || $0.isNumber })
 }
