@@ -66,11 +66,21 @@ package final class Agent {
             log("re-attaching to container instance \(saved)")
             return saved
         }
-        var body =
-            #"{"hostname":"\#(configuration.hostname)","cpu":\#(configuration.cpu),"memory":\#(configuration.memory),"#
-            + #""agentVersion":"gantry-agent-0.1""#
-        if let zone = configuration.availabilityZone { body += #","availabilityZone":"\#(zone)""# }
-        body += "}"
+        struct Registration: Encodable {
+            var hostname: String
+            var cpu: Int
+            var memory: Int
+            var agentVersion = "gantry-agent-0.1"
+            var availabilityZone: String?
+        }
+        let body = Self.encoded(
+            Registration(
+                hostname: configuration.hostname,
+                cpu: configuration.cpu,
+                memory: configuration.memory,
+                availabilityZone: configuration.availabilityZone
+            )
+        )
         for _ in 0..<(configuration.controllers.count * 20) {
             if let (status, bytes, _) = call("POST", "/v1/clusters/\(configuration.cluster)/container-instances", body)
             {
@@ -97,7 +107,7 @@ package final class Agent {
         while !shouldStop() {
             step(id)
         }
-        log("stopping; containers keep running (static stability): restart the agent to adopt them")
+        log("stopping; containers keep running: a restarted agent adopts them")
     }
 
     /// One round: heartbeat if due, wait up to a second for the assignments to change, act, report.
@@ -156,7 +166,7 @@ package final class Agent {
         failedStarts = failedStarts.filter { id, _ in assignments.contains { $0.id == id } }
         let due = reports.filter { now - (reportedAt[$0.task] ?? .min / 2) >= 1_000 }
         guard !due.isEmpty else { return }
-        let body = "{\"reports\":[" + due.map(Self.json).joined(separator: ",") + "]}"
+        let body = Self.encoded(["reports": due])
         if let (status, _, _) = call(
             "POST",
             "/v1/clusters/\(configuration.cluster)/container-instances/\(id)/task-states",
@@ -215,22 +225,9 @@ package final class Agent {
         return nil
     }
 
-    static func json(_ report: TaskStateReport) -> String {
-        var fields = [#""task":"\#(report.task)""#, #""epoch":\#(report.epoch)"#, #""status":"\#(report.status)""#]
-        if let health = report.healthStatus { fields.append(#""healthStatus":"\#(health)""#) }
-        if let code = report.exitCode { fields.append(#""exitCode":\#(code)"#) }
-        if let reason = report.reason {
-            let escaped = reason.unicodeScalars.map { scalar -> String in
-                switch scalar {
-                case "\"": return "\\\""
-                case "\\": return "\\\\"
-                case _ where scalar.value < 0x20: return " "
-                default: return String(scalar)
-                }
-            }.joined()
-            fields.append(#""reason":"\#(escaped)""#)
-        }
-        return "{" + fields.joined(separator: ",") + "}"
+    /// A request body: the same canonical JSON the controllers read.
+    static func encoded(_ value: some Encodable) -> String {
+        String(decoding: CanonicalJSON.encode(value), as: UTF8.self)
     }
 
     /// Monotonic milliseconds.

@@ -85,11 +85,8 @@ package final class ExecRuntime: ContainerRuntime {
     /// the agent started can be found after the agent itself is gone.
     func pidFile(_ task: String, _ container: String) -> String { "\(logDirectory)/\(task)-\(container).pid" }
 
-    deinit {
-        for entry in entries.values {
-            for process in entry.processes where process.exitCode == nil { kill(-process.pid, SIGKILL) }
-        }
-    }
+    // No deinit that kills: containers outlive the agent (a restarted agent adopts them by their pid files), as
+    // the agent's help says.
 
     package func start(_ task: TaskRecord, _ definition: TaskDefinitionSpec) throws(RuntimeError) {
         var processes: [Process] = []

@@ -43,22 +43,13 @@ struct AgentEndToEndTests {
             pids = [:]
             for number in 1...2 {
                 let logs = "\(stateDirectory(number))/logs"
-                guard let directory = opendir(logs) else { continue }
-                while let entry = readdir(directory) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                    }
-                    guard name.hasSuffix(".pid"), let file = fopen("\(logs)/\(name)", "r") else { continue }
-                    var buffer = [UInt8](repeating: 0, count: 32)
-                    let count = fread(&buffer, 1, 32, file)
-                    fclose(file)
-                    if let pid = Int32(
-                        String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").first ?? ""
-                    ) {
+                for name in pidFileNames(logs) {
+                    if let pid = readLine("\(logs)/\(name)").flatMap({ $0.split(separator: " ").first }).flatMap({
+                        Int32($0)
+                    }) {
                         kill(-pid, SIGKILL)
                     }
                 }
-                closedir(directory)
             }
         }
     }
@@ -309,18 +300,7 @@ func readLine(_ path: String) -> String? {
 }
 
 /// How many pid files a directory holds.
-func pidFiles(_ path: String) -> Int {
-    guard let directory = opendir(path) else { return 0 }
-    defer { closedir(directory) }
-    var count = 0
-    while let entry = readdir(directory) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        if name.hasSuffix(".pid") { count += 1 }
-    }
-    return count
-}
+func pidFiles(_ path: String) -> Int { pidFileNames(path).count }
 
 /// The service's own runningCount in a DescribeService answer (keys are sorted, so it is the one followed by
 /// schedulingStrategy; the deployments' counts come earlier).
