@@ -72,15 +72,15 @@ extension Domain {
             // them) and what they held is released.
             for var task in live {
                 if task.desiredStatus == "RUNNING" {
-                    task.desiredStatus = "STOPPED"
-                    task.stopCode = "ServiceSchedulerInitiated"
-                    task.stoppingAt = context.time
+                    task.requestStop(
+                        code: "ServiceSchedulerInitiated",
+                        reason: "Container instance \(instance.id) was deregistered",
+                        at: context.time
+                    )
+                } else {
+                    task.version += 1
                 }
-                task.stoppedReason = task.stoppedReason ?? "Container instance \(instance.id) was deregistered"
-                task.lastStatus = "STOPPED"
-                task.stoppedAt = context.time
-                for position in task.containers.indices { task.containers[position].lastStatus = "STOPPED" }
-                task.version += 1
+                task.markStopped(at: context.time)
                 store(task, context)
             }
             return .containerInstance(instances[instance.id]!)

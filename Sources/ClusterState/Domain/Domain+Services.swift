@@ -117,14 +117,7 @@ extension Domain {
         case .updateService(let clusterName, let name, let update):
             guard clusters[clusterName] != nil else { return .clusterNotFound(clusterName) }
             guard var service = liveService(name, in: clusterName) else { return .serviceNotFound(name, clusterName) }
-            guard service.status == "ACTIVE" else {
-                return .refused(
-                    status: 409,
-                    code: "service_draining",
-                    message: "service \(name) is being deleted",
-                    field: "service"
-                )
-            }
+            guard service.status == "ACTIVE" else { return .serviceDraining(name) }
             var messages: [String] = []
             if let count = update.desiredCount {
                 guard service.schedulingStrategy == "REPLICA" else {
@@ -334,6 +327,10 @@ extension Domain {
 }
 
 extension DomainResult {
+    static func serviceDraining(_ name: String) -> DomainResult {
+        .refused(status: 409, code: "service_draining", message: "service \(name) is being deleted", field: "service")
+    }
+
     static func serviceNotFound(_ name: String, _ cluster: String) -> DomainResult {
         .refused(
             status: 404,

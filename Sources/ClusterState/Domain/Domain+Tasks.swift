@@ -61,17 +61,7 @@ extension Domain {
                 )
             }
             guard task.desiredStatus != "STOPPED" else { return .tasks([task]) }
-            task.desiredStatus = "STOPPED"
-            task.stopCode = "UserInitiated"
-            task.stoppedReason = reason ?? "Task stopped by user"
-            task.stoppingAt = context.time
-            if task.containerInstanceArn == nil {
-                // Never placed: nothing runs anywhere, so it is stopped at once.
-                task.lastStatus = "STOPPED"
-                task.stoppedAt = context.time
-                for position in task.containers.indices { task.containers[position].lastStatus = "STOPPED" }
-            }
-            task.version += 1
+            task.requestStop(code: "UserInitiated", reason: reason ?? "Task stopped by user", at: context.time)
             store(task, context)
             return .tasks([task])
         case .pruneStoppedTasks(let before):

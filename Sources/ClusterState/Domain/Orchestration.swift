@@ -90,11 +90,11 @@ extension Domain {
             if !connected {
                 let stranded = self.tasks(onInstance: instance.id).filter { $0.desiredStatus == "RUNNING" }
                 for var task in stranded {
-                    task.desiredStatus = "STOPPED"
-                    task.stopCode = "ServiceSchedulerInitiated"
-                    task.stoppedReason = "container instance \(instance.id) lost contact with its agent"
-                    task.stoppingAt = context.time
-                    task.version += 1
+                    task.requestStop(
+                        code: "ServiceSchedulerInitiated",
+                        reason: "container instance \(instance.id) lost contact with its agent",
+                        at: context.time
+                    )
                     store(task, context)
                 }
             }
@@ -114,14 +114,7 @@ extension Domain {
         case .rollbackService(let clusterName, let name, let to):
             guard clusters[clusterName] != nil else { return .clusterNotFound(clusterName) }
             guard var service = liveService(name, in: clusterName) else { return .serviceNotFound(name, clusterName) }
-            guard service.status == "ACTIVE" else {
-                return .refused(
-                    status: 409,
-                    code: "service_draining",
-                    message: "service \(name) is being deleted",
-                    field: "service"
-                )
-            }
+            guard service.status == "ACTIVE" else { return .serviceDraining(name) }
             let target: String
             if let to {
                 let reference = Int(to) != nil ? "\(Self.family(of: service.taskDefinition)):\(to)" : to
@@ -194,11 +187,9 @@ extension Domain {
                             ?? "Essential container in task exited")
                     task.stoppingAt = context.time
                 }
-                task.lastStatus = "STOPPED"
-                task.stoppedAt = context.time
-                for position in task.containers.indices {
-                    task.containers[position].lastStatus = "STOPPED"
-                    if task.containers[position].essential { task.containers[position].exitCode = report.exitCode }
+                task.markStopped(at: context.time)
+                for position in task.containers.indices where task.containers[position].essential {
+                    task.containers[position].exitCode = report.exitCode
                 }
                 if wanted { countFailure(of: task, context) }
             }
@@ -239,17 +230,7 @@ extension Domain {
                 let definition = taskDefinition(deployment.taskDefinition)
             else { return }
             for _ in 0..<count {
-                let task = newTask(
-                    definition,
-                    cluster: cluster,
-                    group: "service:\(service.serviceName)",
-                    startedBy: id,
-                    overrides: TaskOverrides(),
-                    ordinal: ordinal,
-                    context: context
-                )
-                ordinal += 1
-                store(task, context)
+                store(newServiceTask(definition, cluster, service, deployment: id, ordinal: &ordinal, context), context)
             }
         case .startDaemonTasks(let id, let targets, let expected):
             guard !draining, let deployment = service.deployments.first, deployment.id == id,
@@ -258,16 +239,7 @@ extension Domain {
                 let definition = taskDefinition(deployment.taskDefinition)
             else { return }
             for target in Set(targets).sorted() {
-                var task = newTask(
-                    definition,
-                    cluster: cluster,
-                    group: "service:\(service.serviceName)",
-                    startedBy: id,
-                    overrides: TaskOverrides(),
-                    ordinal: ordinal,
-                    context: context
-                )
-                ordinal += 1
+                var task = newServiceTask(definition, cluster, service, deployment: id, ordinal: &ordinal, context)
                 tasks[task.id] = task
                 let problem = placementProblem(cluster.clusterName, TaskPlacement(task: task.id, instance: target))
                 tasks[task.id] = nil
@@ -283,16 +255,11 @@ extension Domain {
                     task.group == "service:\(service.serviceName)", task.desiredStatus == "RUNNING"
                 else { continue }
                 if task.isHealthy && (services[key]?.healthyTaskCount ?? 0) - 1 < keep { continue }
-                task.desiredStatus = "STOPPED"
-                task.stopCode = "ServiceSchedulerInitiated"
-                task.stoppedReason = String(reason.utf8.prefix(255)) ?? reason
-                task.stoppingAt = context.time
-                if task.containerInstanceArn == nil {
-                    task.lastStatus = "STOPPED"
-                    task.stoppedAt = context.time
-                    for position in task.containers.indices { task.containers[position].lastStatus = "STOPPED" }
-                }
-                task.version += 1
+                task.requestStop(
+                    code: "ServiceSchedulerInitiated",
+                    reason: String(reason.utf8.prefix(255)) ?? reason,
+                    at: context.time
+                )
                 if failed { countFailure(of: task, context) }
                 store(task, context)
             }
@@ -361,6 +328,27 @@ extension Domain {
             Self.record(&service, String(message.utf8.prefix(1024)) ?? message, context)
             services[key] = service
         }
+    }
+
+    /// A new, unplaced task of `service`'s deployment, numbered by `ordinal` within the command.
+    func newServiceTask(
+        _ definition: TaskDefinitionRecord,
+        _ cluster: Cluster,
+        _ service: Service,
+        deployment: String,
+        ordinal: inout Int,
+        _ context: Context
+    ) -> TaskRecord {
+        defer { ordinal += 1 }
+        return newTask(
+            definition,
+            cluster: cluster,
+            group: "service:\(service.serviceName)",
+            startedBy: deployment,
+            overrides: TaskOverrides(),
+            ordinal: ordinal,
+            context: context
+        )
     }
 
     /// Makes a new PRIMARY deployment of `taskDefinition`; the old PRIMARY becomes ACTIVE.

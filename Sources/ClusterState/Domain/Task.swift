@@ -145,6 +145,24 @@ package struct TaskRecord: Sendable, Equatable, Codable {
         desiredStatus == "RUNNING" && lastStatus == "RUNNING"
             && containers.allSatisfy { !($0.hasHealthCheck ?? false) || $0.healthStatus == "HEALTHY" }
     }
+    /// Asks the task to stop: desired STOPPED with `code` and `reason`; a task never placed stops at once (nothing
+    /// runs anywhere). Bumps the version.
+    package mutating func requestStop(code: String, reason: String, at time: Int64) {
+        desiredStatus = "STOPPED"
+        stopCode = code
+        stoppedReason = reason
+        stoppingAt = time
+        if containerInstanceArn == nil { markStopped(at: time) }
+        version += 1
+    }
+
+    /// Marks the task and its containers STOPPED.
+    package mutating func markStopped(at time: Int64) {
+        lastStatus = "STOPPED"
+        stoppedAt = time
+        for position in containers.indices { containers[position].lastStatus = "STOPPED" }
+    }
+
     /// The service name for tasks of a service (group `service:<name>`), or nil.
     package var serviceName: String? {
         group.hasPrefix("service:") ? String(group.dropFirst("service:".count)) : nil
