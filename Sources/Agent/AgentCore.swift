@@ -22,13 +22,16 @@ package struct LocalContainer: Sendable, Equatable {
     package var state: State
     /// HEALTHY, UNHEALTHY or UNKNOWN when the task definition has a health check, else nil.
     package var health: String?
+    /// Why it exited, when the runtime knows more than the exit code (an image that could not be found, say).
+    package var reason: String?
 
     /// Creates a record.
-    package init(task: String, epoch: Int, state: State, health: String? = nil) {
+    package init(task: String, epoch: Int, state: State, health: String? = nil, reason: String? = nil) {
         self.task = task
         self.epoch = epoch
         self.state = state
         self.health = health
+        self.reason = reason
     }
 }
 
@@ -97,7 +100,13 @@ package struct AgentCore: Sendable {
             switch container.state {
             case .exited(let code):
                 reports.append(
-                    TaskStateReport(task: task.id, epoch: container.epoch, status: "STOPPED", exitCode: code)
+                    TaskStateReport(
+                        task: task.id,
+                        epoch: container.epoch,
+                        status: "STOPPED",
+                        exitCode: code,
+                        reason: container.reason
+                    )
                 )
             case .running:
                 let shown = task.containers.first { $0.hasHealthCheck == true }?.healthStatus

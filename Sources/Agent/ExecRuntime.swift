@@ -47,7 +47,7 @@ package final class ExecRuntime: ContainerRuntime {
 
     /// Adopts the containers an earlier run of the agent left running (found by their pid files), so a restarted
     /// agent neither starts duplicates nor loses track of what it must stop. Returns the adopted task ids.
-    package func adopt() -> [String] {
+    package func adopt(instance: String) -> [String] {
         guard let directory = opendir(logDirectory) else { return [] }
         var names: [String] = []
         while let entry = readdir(directory) {
@@ -88,7 +88,10 @@ package final class ExecRuntime: ContainerRuntime {
     // No deinit that kills: containers outlive the agent (a restarted agent adopts them by their pid files), as
     // the agent's help says.
 
-    package func start(_ task: TaskRecord, _ definition: TaskDefinitionSpec) throws(RuntimeError) {
+    package var logs: any LogReader { FileLogReader(directory: logDirectory) }
+
+    package func start(_ task: TaskRecord, _ definition: TaskDefinitionSpec, secrets: TaskSecrets) throws(RuntimeError)
+    {
         var processes: [Process] = []
         let now = clock()
         for container in definition.containerDefinitions {
@@ -101,7 +104,8 @@ package final class ExecRuntime: ContainerRuntime {
                 )
             }
             let environment =
-                ((container.environment ?? []) + (override?.environment ?? [])).map { "\($0.name)=\($0.value)" }
+                ((container.environment ?? []) + (override?.environment ?? []) + (secrets[container.name] ?? []))
+                .map { "\($0.name)=\($0.value)" }
                 + ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
             let log = "\(logDirectory)/\(task.id)-\(container.name).log"
             let pid: pid_t
@@ -324,5 +328,39 @@ package final class ExecRuntime: ContainerRuntime {
             pointer += 1
         }
         return bytes
+    }
+}
+
+/// The exec runtime's container output: `<directory>/<task>-<container>.log`, running while its pid file names a live
+/// process.
+struct FileLogReader: LogReader {
+    let directory: String
+
+    func read(task: String, container: String, offset: Int, limit: Int) throws(RuntimeError) -> LogChunk? {
+        guard task.utf8.allSatisfy({ $0 != UInt8(ascii: "/") }), container.utf8.allSatisfy({ $0 != UInt8(ascii: "/") }),
+            let file = fopen("\(directory)/\(task)-\(container).log", "r")
+        else { return nil }
+        defer { fclose(file) }
+        fseek(file, 0, SEEK_END)
+        let size = Int(ftell(file))
+        let start = min(max(0, offset), size)
+        fseek(file, start, SEEK_SET)
+        var buffer = [UInt8](repeating: 0, count: max(0, min(limit, size - start)))
+        let count = buffer.isEmpty ? 0 : fread(&buffer, 1, buffer.count, file)
+        var running = false
+        if let pidFile = fopen("\(directory)/\(task)-\(container).pid", "r") {
+            var line = [UInt8](repeating: 0, count: 64)
+            let read = fread(&line, 1, line.count, pidFile)
+            fclose(pidFile)
+            let pid = pid_t(String(decoding: line[0..<read], as: UTF8.self).split(separator: " ").first ?? "") ?? 0
+            running = pid > 0 && kill(pid, 0) == 0
+        }
+        return LogChunk(
+            task: task,
+            container: container,
+            text: String(decoding: buffer[0..<count], as: UTF8.self),
+            offset: start + count,
+            running: running
+        )
     }
 }

@@ -1,4 +1,5 @@
 package import ClusterState
+import Synchronization
 
 /// Simulated containers with scripted behaviour, chosen by the first container's image: `sim/ok` (runs),
 /// `sim/slow` (healthy after 3 s), `sim/crash` (exits 1 two seconds after starting), `sim/failstart` (exits 1 at
@@ -11,6 +12,7 @@ package final class SimRuntime: ContainerRuntime {
         var hasHealthCheck: Bool
         var stopAt: Int64?
         var exitCode: Int?
+        var journaled = false
     }
 
     package let name = "sim"
@@ -22,9 +24,21 @@ package final class SimRuntime: ContainerRuntime {
         self.clock = clock
     }
 
-    package func start(_ task: TaskRecord, _ definition: TaskDefinitionSpec) throws(RuntimeError) {
+    let journal = SimLogReader()
+
+    package var logs: any LogReader { journal }
+
+    package func adopt(instance: String) -> [String] {
+        // Simulated containers live in the agent's memory: a restarted agent has none to adopt.
+        []
+    }
+
+    package func start(_ task: TaskRecord, _ definition: TaskDefinitionSpec, secrets: TaskSecrets) throws(RuntimeError)
+    {
         let image = definition.containerDefinitions.first?.image ?? "sim/ok"
         let behaviour = image.hasPrefix("sim/") ? String(image.dropFirst(4)) : "ok"
+        let container = definition.containerDefinitions.first?.name ?? "main"
+        journal.write(task.id, container, "sim: started \(image) (behaviour \(behaviour)) for epoch \(task.epoch)\n")
         entries[task.id] = Entry(
             behaviour: behaviour,
             epoch: task.epoch,
@@ -48,6 +62,11 @@ package final class SimRuntime: ContainerRuntime {
             var entry = entry
             if entry.exitCode == nil, let stopAt = entry.stopAt, now >= stopAt { entry.exitCode = 0 }
             if entry.exitCode == nil, entry.behaviour == "crash", now >= entry.startedAt + 2_000 { entry.exitCode = 1 }
+            if let code = entry.exitCode, !entry.journaled {
+                journal.write(id, nil, "sim: exited with code \(code)\n")
+                journal.finish(id)
+                entry.journaled = true
+            }
             entries[id] = entry
             var health: String?
             if entry.hasHealthCheck {
@@ -66,5 +85,48 @@ package final class SimRuntime: ContainerRuntime {
 
     package func remove(_ task: String) {
         entries[task] = nil
+        journal.forget(task)
+    }
+}
+
+/// What the simulated containers "print": a line when each starts and when it exits.
+final class SimLogReader: LogReader {
+    struct Log {
+        var container: String
+        var bytes: [UInt8] = []
+        var running = true
+    }
+
+    let logs = Mutex<[String: Log]>([:])
+
+    func write(_ task: String, _ container: String?, _ line: String) {
+        logs.withLock { logs in
+            var log = logs[task] ?? Log(container: container ?? "main")
+            log.bytes += Array(line.utf8)
+            logs[task] = log
+        }
+    }
+
+    func finish(_ task: String) {
+        logs.withLock { $0[task]?.running = false }
+    }
+
+    func forget(_ task: String) {
+        logs.withLock { $0[task] = nil }
+    }
+
+    func read(task: String, container: String, offset: Int, limit: Int) throws(RuntimeError) -> LogChunk? {
+        logs.withLock { logs in
+            guard let log = logs[task], log.container == container else { return nil }
+            let start = min(max(0, offset), log.bytes.count)
+            let end = min(log.bytes.count, start + limit)
+            return LogChunk(
+                task: task,
+                container: container,
+                text: String(decoding: log.bytes[start..<end], as: UTF8.self),
+                offset: end,
+                running: log.running
+            )
+        }
     }
 }

@@ -46,6 +46,8 @@ package final class HTTPClient {
     package let host: String
     /// The server's port.
     package let port: UInt16
+    /// A unix socket path to connect to instead of `host:port` (a Docker Engine API, say), or nil.
+    package let unixSocketPath: String?
     /// The bound on connecting and on each read and write.
     package let timeoutMilliseconds: Int
     /// How many connections this client has opened, for tests and load statistics.
@@ -85,6 +87,23 @@ package final class HTTPClient {
         precondition(timeoutMilliseconds > 0, "HTTPClient: timeoutMilliseconds must be positive")
         self.host = host
         self.port = port
+        self.unixSocketPath = nil
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.limits = limits
+        self.parser = HTTPResponseParser(limits: limits)
+    }
+
+    /// A client for the server listening on the unix socket at `path` (requests carry `Host: localhost`); nothing
+    /// is opened until the first `send`.
+    package init(
+        unixSocketPath path: String,
+        timeoutMilliseconds: Int = 10_000,
+        limits: HTTPResponseParser.Limits = HTTPResponseParser.Limits()
+    ) {
+        precondition(timeoutMilliseconds > 0, "HTTPClient: timeoutMilliseconds must be positive")
+        self.host = "localhost"
+        self.port = 0
+        self.unixSocketPath = path
         self.timeoutMilliseconds = timeoutMilliseconds
         self.limits = limits
         self.parser = HTTPResponseParser(limits: limits)
@@ -185,7 +204,7 @@ package final class HTTPClient {
         )
         var text = "\(method) \(target) HTTP/1.1\r\n"
         if !headers.contains(where: { asciiCaseInsensitiveEquals($0.name, "Host") }) {
-            text += "Host: \(host):\(port)\r\n"
+            text += unixSocketPath == nil ? "Host: \(host):\(port)\r\n" : "Host: localhost\r\n"
         }
         for header in headers {
             precondition(
@@ -303,6 +322,10 @@ package final class HTTPClient {
     /// Opens a connection: non-blocking connect bounded by the timeout, then a blocking socket with send and
     /// receive timeouts and Nagle's algorithm off.
     func connect() throws(HTTPClientError) {
+        if let unixSocketPath {
+            try connectUnix(unixSocketPath)
+            return
+        }
         let endpoint = "\(host):\(port)"
         guard var address = Self.socketAddress(host: host, port: port) else {
             throw .invalidAddress(endpoint)
@@ -323,6 +346,50 @@ package final class HTTPClient {
                 throw .connectFailed("\(endpoint): no answer within \(timeoutMilliseconds) ms")
             }
             throw .connectFailed("\(endpoint): \(Self.reason(error.code))")
+        }
+        descriptor = socketDescriptor
+        connectionCount += 1
+        parser = HTTPResponseParser(limits: limits)
+    }
+
+    /// Connects to the unix socket at `path` (a local connect does not wait), with send and receive timeouts.
+    func connectUnix(_ path: String) throws(HTTPClientError) {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        guard !bytes.isEmpty, bytes.count < capacity else {
+            throw .connectFailed("unix:\(path): the path must be 1 to \(capacity - 1) bytes")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (position, byte) in bytes.enumerated() { raw[position] = byte }
+        }
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let socketDescriptor: Int32
+        do {
+            socketDescriptor = try syscallValue("socket") { socket(AF_UNIX, type, 0) }
+        } catch {
+            throw .connectFailed("unix:\(path): \(Self.reason(error.code))")
+        }
+        do {
+            try syscallValue("connect") {
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        Glibc.connect(socketDescriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    }
+                }
+            }
+            var timeout = timeval(tv_sec: timeoutMilliseconds / 1000, tv_usec: (timeoutMilliseconds % 1000) * 1000)
+            let timevalSize = socklen_t(MemoryLayout<timeval>.size)
+            try syscallValue("setsockopt(SO_RCVTIMEO)") {
+                setsockopt(socketDescriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, timevalSize)
+            }
+            try syscallValue("setsockopt(SO_SNDTIMEO)") {
+                setsockopt(socketDescriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, timevalSize)
+            }
+        } catch {
+            closeDescriptor(socketDescriptor)
+            throw .connectFailed("unix:\(path): \(Self.reason(error.code))")
         }
         descriptor = socketDescriptor
         connectionCount += 1

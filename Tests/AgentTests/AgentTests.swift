@@ -82,15 +82,34 @@ struct AgentCoreTests {
     }
 }
 
-/// The contract every runtime keeps, run against `exec` (real processes) and `sim`.
+/// The contract every runtime keeps, run against `docker` (a real engine: Podman's service in CI), `exec` (real
+/// processes) and `sim`. The docker runtime needs an engine on GANTRY_DOCKER_SOCKET (default
+/// /run/gantry-podman/docker.sock, which `deploy/podman-service start` provides) with the image
+/// gantry/busybox:latest; without one those tests fail and say so.
 @Suite("Runtime contract", .serialized)
 struct RuntimeContractTests {
-    static func definition(_ command: [String], image: String = "sim/ok", check: [String]? = nil) -> TaskDefinitionSpec
-    {
+    static let dockerSocket = ProcessInfoLite.environment("GANTRY_DOCKER_SOCKET") ?? "/run/gantry-podman/docker.sock"
+    static let image = "gantry/busybox:latest"
+
+    static func definition(
+        _ command: [String],
+        image: String = "sim/ok",
+        check: [String]? = nil,
+        environment: [String: String] = [:],
+        secrets: [String] = []
+    ) -> TaskDefinitionSpec {
         var container = ContainerDefinition(name: "main", image: image)
         container.command = command
         if let check {
-            container.healthCheck = ContainerDefinition.HealthCheck(command: check, interval: 5, retries: 1)
+            container.healthCheck = ContainerDefinition.HealthCheck(command: check, interval: 1, retries: 1)
+        }
+        if !environment.isEmpty {
+            container.environment = environment.sorted { $0.key < $1.key }.map {
+                ContainerDefinition.KeyValuePair(name: $0.key, value: $0.value)
+            }
+        }
+        if !secrets.isEmpty {
+            container.secrets = secrets.map { ContainerDefinition.Secret(name: $0, valueFrom: "app/\($0)") }
         }
         return TaskDefinitionSpec(family: "t", containerDefinitions: [container])
     }
@@ -101,76 +120,182 @@ struct RuntimeContractTests {
         return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
-    /// Polls until `condition` holds on the task's state (at most 10 s).
+    /// A fresh runtime of the kind named, adopted to a fresh instance id (as the agent does after registering).
+    static func runtime(
+        _ name: String,
+        directory: String? = nil,
+        instance: String? = nil
+    ) throws -> any ContainerRuntime {
+        let runtime: any ContainerRuntime
+        switch name {
+        case "docker":
+            do throws(RuntimeError) {
+                try DockerAPI(socket: dockerSocket).ping()
+            } catch {
+                Issue.record("no Docker Engine API on \(dockerSocket): \(error); run deploy/podman-service start")
+                throw error
+            }
+            runtime = DockerRuntime(socket: dockerSocket, clock: Agent.milliseconds)
+        case "exec": runtime = ExecRuntime(logDirectory: directory ?? temporaryDirectory(), clock: Agent.milliseconds)
+        default: runtime = SimRuntime(clock: Agent.milliseconds)
+        }
+        _ = runtime.adopt(instance: instance ?? "test-\(getpid())-\(Agent.milliseconds())")
+        return runtime
+    }
+
+    /// Polls until `condition` holds on the task's state (at most 20 s).
     static func await(_ runtime: any ContainerRuntime, _ task: String, _ condition: (LocalContainer?) -> Bool) -> Bool {
-        for _ in 0..<200 {
+        for _ in 0..<400 {
             if condition(runtime.poll()[task]) { return true }
             usleep(50_000)
         }
         return false
     }
 
-    @Test("start, run, stop, exit and forget", arguments: ["exec", "sim"])
+    static func exited(_ state: LocalContainer?) -> Bool {
+        if case .exited = state?.state { return true } else { return false }
+    }
+
+    /// A container that runs until stopped, exiting 0 on SIGTERM (also as PID 1 in a container).
+    static let runs = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+
+    @Test("start, run, stop, exit and forget", arguments: ["docker", "exec", "sim"])
     func lifecycle(runtimeName: String) throws {
-        let runtime: any ContainerRuntime =
-            runtimeName == "exec"
-            ? ExecRuntime(logDirectory: Self.temporaryDirectory(), clock: Agent.milliseconds)
-            : SimRuntime(clock: Agent.milliseconds)
-        try runtime.start(assignment("t1"), Self.definition(["sleep", "30"]))
+        let runtime = try Self.runtime(runtimeName)
+        let image = runtimeName == "sim" ? "sim/ok" : Self.image
+        try runtime.start(assignment("t1"), Self.definition(Self.runs, image: image), secrets: [:])
         #expect(Self.await(runtime, "t1") { $0?.state == .running && $0?.epoch == 1 })
         runtime.stop("t1", timeoutSeconds: 5)
-        #expect(Self.await(runtime, "t1") { if case .exited = $0?.state { return true } else { return false } })
+        #expect(Self.await(runtime, "t1") { Self.exited($0) })
         runtime.remove("t1")
         #expect(runtime.poll()["t1"] == nil)
     }
 
-    @Test("exec: an exit code is reported, a missing command refused, health checks run")
-    func execSpecifics() throws {
-        let runtime = ExecRuntime(logDirectory: Self.temporaryDirectory(), clock: Agent.milliseconds)
-        try runtime.start(assignment("e"), Self.definition(["sh", "-c", "exit 3"]))
+    @Test("a container's own exit code is reported", arguments: ["docker", "exec"])
+    func exitCode(runtimeName: String) throws {
+        let runtime = try Self.runtime(runtimeName)
+        try runtime.start(assignment("e"), Self.definition(["sh", "-c", "exit 3"], image: Self.image), secrets: [:])
         #expect(Self.await(runtime, "e") { $0?.state == .exited(code: 3) })
-        #expect(throws: RuntimeError.self) { try runtime.start(assignment("m"), Self.definition([])) }
-        try runtime.start(assignment("h"), Self.definition(["sleep", "30"], check: ["CMD-SHELL", "true"]))
+        runtime.remove("e")
+    }
+
+    @Test("SIGKILL after the stop timeout when SIGTERM is ignored", arguments: ["docker", "exec"])
+    func stopTimeout(runtimeName: String) throws {
+        let runtime = try Self.runtime(runtimeName)
+        let stubborn = ["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"]
+        try runtime.start(assignment("k"), Self.definition(stubborn, image: Self.image), secrets: [:])
+        #expect(Self.await(runtime, "k") { $0?.state == .running })
+        let asked = Agent.milliseconds()
+        runtime.stop("k", timeoutSeconds: 1)
+        #expect(Self.await(runtime, "k") { Self.exited($0) })
+        let took = Agent.milliseconds() - asked
+        #expect(took >= 900, "stopped after \(took) ms, before the 1 s timeout")
+        runtime.remove("k")
+    }
+
+    @Test(
+        "environment and secrets reach the container; its output is readable from an offset",
+        arguments: ["docker", "exec"]
+    )
+    func environmentAndLogs(runtimeName: String) throws {
+        let runtime = try Self.runtime(runtimeName)
+        let definition = Self.definition(
+            ["sh", "-c", "echo plain=$PLAIN secret=$TOKEN; echo to-stderr >&2; exit 0"],
+            image: Self.image,
+            environment: ["PLAIN": "one"],
+            secrets: ["TOKEN"]
+        )
+        try runtime.start(
+            assignment("l"),
+            definition,
+            secrets: ["main": [ContainerDefinition.KeyValuePair(name: "TOKEN", value: "s3cr3t")]]
+        )
+        #expect(Self.await(runtime, "l") { $0?.state == .exited(code: 0) })
+        let chunk = try #require(try runtime.logs.read(task: "l", container: "main", offset: 0, limit: 1 << 20))
+        #expect(chunk.text.contains("plain=one secret=s3cr3t"), "output: \(chunk.text)")
+        #expect(chunk.text.contains("to-stderr"))
+        #expect(!chunk.running)
+        let rest = try #require(try runtime.logs.read(task: "l", container: "main", offset: 6, limit: 3))
+        #expect(rest.text == "one" && rest.offset == 9)
+        #expect(try runtime.logs.read(task: "l", container: "other", offset: 0, limit: 10) == nil)
+        runtime.remove("l")
+    }
+
+    @Test("health checks: CMD-SHELL passing is HEALTHY, CMD failing is UNHEALTHY", arguments: ["docker", "exec"])
+    func healthChecks(runtimeName: String) throws {
+        let runtime = try Self.runtime(runtimeName)
+        try runtime.start(
+            assignment("h"),
+            Self.definition(Self.runs, image: Self.image, check: ["CMD-SHELL", "test 1 -eq 1"]),
+            secrets: [:]
+        )
+        try runtime.start(
+            assignment("u"),
+            Self.definition(Self.runs, image: Self.image, check: ["CMD", "false"]),
+            secrets: [:]
+        )
         #expect(Self.await(runtime, "h") { $0?.health == "HEALTHY" })
-        try runtime.start(assignment("u"), Self.definition(["sleep", "30"], check: ["CMD", "false"]))
         #expect(Self.await(runtime, "u") { $0?.health == "UNHEALTHY" })
-        for task in ["h", "u"] { runtime.remove(task) }
+        for task in ["h", "u"] {
+            runtime.stop(task, timeoutSeconds: 2)
+            _ = Self.await(runtime, task) { Self.exited($0) }
+            runtime.remove(task)
+        }
+    }
+
+    @Test("a task that cannot start fails with a reason", arguments: ["docker", "exec"])
+    func failedStart(runtimeName: String) throws {
+        let runtime = try Self.runtime(runtimeName)
+        var definition = Self.definition(["true"], image: "gantry/no-such-image:0")
+        if runtimeName == "exec" { definition.containerDefinitions[0].command = ["/no/such/program"] }
+        do {
+            try runtime.start(assignment("f"), definition, secrets: [:])
+            // Asynchronous runtimes report the failure as an exit with a reason.
+            #expect(Self.await(runtime, "f") { Self.exited($0) && $0?.reason != nil })
+            #expect(runtime.poll()["f"]?.reason?.contains("no-such-image") == true)
+            runtime.remove("f")
+        } catch {
+            #expect(error.description.contains("no/such/program"))
+        }
+    }
+
+    @Test("a restarted agent adopts what the earlier run left running, and can stop it", arguments: ["docker", "exec"])
+    func adopt(runtimeName: String) throws {
+        let directory = Self.temporaryDirectory()
+        let instance = "adopt-\(getpid())-\(Agent.milliseconds())"
+        let task = "0123456789abcdef0123456789abcdef"
+        let first = try Self.runtime(runtimeName, directory: directory, instance: instance)
+        try first.start(assignment(task, epoch: 4), Self.definition(Self.runs, image: Self.image), secrets: [:])
+        #expect(Self.await(first, task) { $0?.state == .running })
+        // A new run of the agent, same instance (the first one's entries are simply not consulted).
+        let second = try Self.runtime(runtimeName, directory: directory, instance: instance)
+        #expect(second.adopt(instance: instance) == [task])
+        #expect(Self.await(second, task) { $0 == LocalContainer(task: task, epoch: 4, state: .running) })
+        second.stop(task, timeoutSeconds: 5)
+        #expect(Self.await(second, task) { Self.exited($0) })
+        second.remove(task)
+        _ = first.poll()
     }
 
     @Test("sim: scripted failures")
     func simSpecifics() throws {
         let runtime = SimRuntime(clock: Agent.milliseconds)
-        try runtime.start(assignment("f"), Self.definition([], image: "sim/failstart"))
+        try runtime.start(assignment("f"), Self.definition([], image: "sim/failstart"), secrets: [:])
         #expect(runtime.poll()["f"]?.state == .exited(code: 1))
-        try runtime.start(assignment("u"), Self.definition([], image: "sim/unhealthy", check: ["CMD", "x"]))
+        try runtime.start(
+            assignment("u"),
+            Self.definition([], image: "sim/unhealthy", check: ["CMD", "x"]),
+            secrets: [:]
+        )
         #expect(runtime.poll()["u"]?.health == "UNHEALTHY")
+        let log = try #require(try runtime.logs.read(task: "f", container: "main", offset: 0, limit: 1_000))
+        #expect(log.text.contains("sim/failstart") && log.text.contains("exited with code 1") && !log.running)
     }
 }
 
-@Suite("Exec runtime adoption", .serialized)
-struct AdoptionTests {
-    @Test("a restarted agent adopts what the earlier run left running, and can stop it")
-    func adopt() throws {
-        let directory = RuntimeContractTests.temporaryDirectory()
-        let first = ExecRuntime(logDirectory: directory, clock: Agent.milliseconds)
-        try first.start(
-            assignment("0123456789abcdef0123456789abcdef", epoch: 4),
-            RuntimeContractTests.definition(["sleep", "30"])
-        )
-        #expect(RuntimeContractTests.await(first, "0123456789abcdef0123456789abcdef") { $0?.state == .running })
-        // A new run of the agent, same directory (the first one's entries are simply not consulted).
-        let second = ExecRuntime(logDirectory: directory, clock: Agent.milliseconds)
-        #expect(second.adopt() == ["0123456789abcdef0123456789abcdef"])
-        #expect(
-            second.poll()["0123456789abcdef0123456789abcdef"]
-                == LocalContainer(task: "0123456789abcdef0123456789abcdef", epoch: 4, state: .running)
-        )
-        second.stop("0123456789abcdef0123456789abcdef", timeoutSeconds: 5)
-        #expect(
-            RuntimeContractTests.await(second, "0123456789abcdef0123456789abcdef") {
-                if case .exited = $0?.state { return true } else { return false }
-            }
-        )
-        _ = first.poll()
+/// The environment without Foundation.
+enum ProcessInfoLite {
+    static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
     }
 }

@@ -2,15 +2,42 @@ import Glibc
 import HTTP
 import Testing
 
-/// Agents running real processes (`--runtime exec`) under a real 3-controller cluster.
-@Suite("Agents end to end (real processes)", .serialized)
+/// Agents running real containers under a real 3-controller cluster: each scenario runs with the `docker` runtime
+/// (real containers through the Docker Engine API: Podman's service in CI, from `deploy/podman-service start`, on
+/// GANTRY_DOCKER_SOCKET) and with `exec` (plain processes).
+@Suite("Agents end to end (real containers and processes)", .serialized)
 struct AgentEndToEndTests {
-    /// The agents this test started, and the container processes they started (found by their pid files).
+    static let dockerSocket = environmentValue("GANTRY_DOCKER_SOCKET") ?? "/run/gantry-podman/docker.sock"
+
+    /// A task definition of family `family` whose container runs `command` in gantry/busybox (exec ignores the
+    /// image), exiting promptly on SIGTERM.
+    static func definition(_ family: String, _ command: String, stopTimeout: Int? = nil) -> String {
+        let stop = stopTimeout.map { #","stopTimeout":\#($0)"# } ?? ""
+        return #"{"family":"\#(family)","containerDefinitions":[{"name":"main","image":"gantry/busybox:latest","#
+            + #""memory":64,"cpu":64,"command":["sh","-c","\#(command)"]\#(stop)}]}"#
+    }
+
+    /// Runs until stopped; exits 0 on SIGTERM (also as a container's PID 1). `tag` tells revisions apart.
+    static func runs(_ tag: Int = 600) -> String { "trap 'exit 0' TERM; sleep \(tag) & wait" }
+
+    /// The agents this test started, and the containers they started (docker: by their labels; exec: by their
+    /// pid files).
     final class Agents {
         let cluster: ProcessCluster
+        let runtime: String
         var pids: [Int: pid_t] = [:]
 
-        init(_ cluster: ProcessCluster) { self.cluster = cluster }
+        init(_ cluster: ProcessCluster, runtime: String) throws {
+            self.cluster = cluster
+            self.runtime = runtime
+            if runtime == "docker" {
+                let ping = dockerCall("GET", "/_ping")
+                try #require(
+                    ping?.status == 200,
+                    "no Docker Engine API on \(AgentEndToEndTests.dockerSocket): run deploy/podman-service start"
+                )
+            }
+        }
 
         func stateDirectory(_ number: Int) -> String { "\(cluster.directory)/agent\(number)" }
 
@@ -19,12 +46,22 @@ struct AgentEndToEndTests {
             pids[number] = try spawn(
                 [
                     cluster.binary, "agent", "--controllers", controllers, "--cluster", "e2e",
-                    "--state-dir", stateDirectory(number), "--runtime", "exec", "--hostname", "agent\(number)",
+                    "--state-dir", stateDirectory(number), "--runtime", runtime, "--hostname", "agent\(number)",
                     "--cpu", "2048", "--memory", "2048", "--heartbeat-ms", "300",
+                    "--docker-socket", AgentEndToEndTests.dockerSocket,
                 ],
                 log: "\(cluster.directory)/agent\(number).log",
                 environment: ["GANTRY_TOKEN=\(ProcessCluster.adminToken)"]
             )
+        }
+
+        /// The ids of the tasks whose containers are running on agent `number`'s host.
+        func live(_ number: Int) -> [String] {
+            if runtime == "exec" {
+                return pidFileNames(stateDirectory(number) + "/logs").map { String($0.prefix(32)) }.sorted()
+            }
+            guard let instance = readLine(stateDirectory(number) + "/instance-id") else { return [] }
+            return AgentEndToEndTests.dockerContainers(instance: instance, runningOnly: true).map(\.task).sorted()
         }
 
         func kill9(_ number: Int) {
@@ -41,7 +78,13 @@ struct AgentEndToEndTests {
                 reap(pid)
             }
             pids = [:]
-            for number in 1...2 {
+            for number in 1...2 where runtime == "docker" {
+                guard let instance = readLine(stateDirectory(number) + "/instance-id") else { continue }
+                for container in AgentEndToEndTests.dockerContainers(instance: instance, runningOnly: false) {
+                    _ = dockerCall("DELETE", "/containers/\(container.id)?force=1")
+                }
+            }
+            for number in 1...2 where runtime == "exec" {
                 let logs = "\(stateDirectory(number))/logs"
                 for name in pidFileNames(logs) {
                     if let pid = readLine("\(logs)/\(name)").flatMap({ $0.split(separator: " ").first }).flatMap({
@@ -54,22 +97,40 @@ struct AgentEndToEndTests {
         }
     }
 
-    @Test("a service of 3 runs on 2 exec agents; kill -9 of one moves its tasks; when it returns it stops the old ones")
-    func serviceOnTwoAgents() throws {
+    /// The containers the engine has for `instance` (by the agent's labels).
+    static func dockerContainers(instance: String, runningOnly: Bool) -> [(id: String, task: String)] {
+        let status = runningOnly ? #","status":["running"]"# : ""
+        let filter = #"{"label":["gantry.instance=\#(instance)"]\#(status)}"#
+        let encoded = filter.utf8.map { byte -> String in
+            let scalar = Unicode.Scalar(byte)
+            return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                ? String(scalar) : "%" + String(byte, radix: 16, uppercase: true)
+        }.joined()
+        guard let response = dockerCall("GET", "/containers/json?all=1&filters=\(encoded)"), response.status == 200
+        else { return [] }
+        // [{"Id":"…", …, "Labels":{…,"gantry.task":"…",…}, …}, …]: one Id and one gantry.task per container.
+        let text = response.bodyText
+        let ids = text.ranges(of: #""Id":""#).map { String(text[$0.upperBound...].prefix { $0 != "\"" }) }
+        let tasks = text.ranges(of: #""gantry.task":""#).map { String(text[$0.upperBound...].prefix { $0 != "\"" }) }
+        return zip(ids, tasks).map { ($0, $1) }
+    }
+
+    @Test(
+        "a service of 3 runs on 2 agents; kill -9 of one moves its tasks; when it returns it stops the old ones",
+        arguments: ["docker", "exec"]
+    )
+    func serviceOnTwoAgents(runtime: String) throws {
         let cluster = try ProcessCluster(size: 3)
         defer { cluster.shutdown() }
         for id in cluster.members.keys.sorted() { try cluster.start(id, extra: ["--instance-ttl-ms", "2000"]) }
         let leader = try #require(cluster.waitForLeader())
-        let agents = Agents(cluster)
+        let agents = try Agents(cluster, runtime: runtime)
         defer { agents.shutdown() }
         func post(_ target: String, _ body: String) -> Int {
             cluster.request(leader, "POST", target, body: body)?.status ?? 0
         }
         #expect(post("/v1/clusters", #"{"clusterName":"e2e"}"#) == 200)
-        let definition =
-            #"{"family":"sleeper","containerDefinitions":[{"name":"main","image":"none","memory":128,"cpu":128,"#
-            + #""command":["sleep","600"]}]}"#
-        #expect(post("/v1/task-definitions", definition) == 200)
+        #expect(post("/v1/task-definitions", Self.definition("sleeper", Self.runs())) == 200)
         try agents.start(1)
         try agents.start(2)
         #expect(
@@ -87,7 +148,7 @@ struct AgentEndToEndTests {
             usleep(200_000)
         }
         #expect(reached, "3 tasks RUNNING: \(running().1)")
-        print("e2e: 3 tasks RUNNING on 2 exec agents after \(monotonicMilliseconds() - started) ms")
+        print("e2e[\(runtime)]: 3 tasks RUNNING on 2 agents after \(monotonicMilliseconds() - started) ms")
 
         let firstInstance = try #require(readLine(agents.stateDirectory(1) + "/instance-id"))
         let onFirst =
@@ -111,11 +172,13 @@ struct AgentEndToEndTests {
             usleep(200_000)
         }
         #expect(moved, "after kill -9 of an agent: its instance lost and 3 tasks RUNNING again: \(running().1)")
-        print("e2e: agent killed; 3 tasks RUNNING again on the other after \(monotonicMilliseconds() - killed) ms")
+        print(
+            "e2e[\(runtime)]: agent killed; 3 tasks RUNNING again on the other after \(monotonicMilliseconds() - killed) ms"
+        )
 
         // The killed agent returns: it adopts the processes it left running, finds their tasks replaced, and stops
         // them — never two copies running knowingly.
-        #expect(pidFiles(agents.stateDirectory(1) + "/logs") > 0, "its containers outlived it")
+        #expect(!agents.live(1).isEmpty, "its containers outlived it")
         try agents.start(1)
         let restarted = monotonicMilliseconds()
         var cleaned = false
@@ -133,35 +196,35 @@ struct AgentEndToEndTests {
                     "/v1/clusters/e2e/container-instances/\(firstInstance)/tasks?consistency=stale"
                 )?.bodyText ?? ""
             cleaned =
-                left.contains(#""agentConnected":true"#) && !tasks.contains("taskArn")
-                && pidFiles(agents.stateDirectory(1) + "/logs") == 0
+                left.contains(#""agentConnected":true"#) && !tasks.contains("taskArn") && agents.live(1).isEmpty
             usleep(200_000)
         }
         #expect(cleaned, "the returning agent stopped its replaced tasks and reconnected")
-        print("e2e: killed agent back; its replaced tasks stopped after \(monotonicMilliseconds() - restarted) ms")
+        print(
+            "e2e[\(runtime)]: killed agent back; its replaced tasks stopped after \(monotonicMilliseconds() - restarted) ms"
+        )
         #expect(serviceRunningCount(running().1) == 3)
     }
 }
 
 extension AgentEndToEndTests {
-    @Test("a revision whose container exits 1 at start trips the circuit breaker and rolls back, with real processes")
-    func breakerRollsBack() throws {
+    @Test(
+        "a revision whose container exits 1 at start trips the circuit breaker and rolls back",
+        arguments: ["docker", "exec"]
+    )
+    func breakerRollsBack(runtime: String) throws {
         let cluster = try ProcessCluster(size: 3)
         defer { cluster.shutdown() }
         try cluster.startAll()
         let leader = try #require(cluster.waitForLeader())
-        let agents = Agents(cluster)
+        let agents = try Agents(cluster, runtime: runtime)
         defer { agents.shutdown() }
         func send(_ method: String, _ target: String, _ body: String) -> Int {
             cluster.request(leader, method, target, body: body)?.status ?? 0
         }
         #expect(send("POST", "/v1/clusters", #"{"clusterName":"e2e"}"#) == 200)
-        let good =
-            #"{"family":"app","containerDefinitions":[{"name":"main","image":"none","memory":64,"cpu":64,"#
-            + #""command":["sleep","600"],"stopTimeout":2}]}"#
-        let bad =
-            #"{"family":"app","containerDefinitions":[{"name":"main","image":"none","memory":64,"cpu":64,"#
-            + #""command":["sh","-c","exit 1"]}]}"#
+        let good = Self.definition("app", Self.runs(), stopTimeout: 2)
+        let bad = Self.definition("app", "exit 1")
         #expect(send("POST", "/v1/task-definitions", good) == 200)
         try agents.start(1)
         try agents.start(2)
@@ -177,7 +240,7 @@ extension AgentEndToEndTests {
             usleep(200_000)
         }
         #expect(describe().contains(#""rolloutState":"COMPLETED""#), "app:1 completed: \(describe())")
-        print("e2e breaker: app:1 COMPLETED after \(monotonicMilliseconds() - created) ms")
+        print("e2e[\(runtime)] breaker: app:1 COMPLETED after \(monotonicMilliseconds() - created) ms")
         #expect(send("POST", "/v1/task-definitions", bad) == 200)
         #expect(send("PUT", "/v1/clusters/e2e/services/app", #"{"taskDefinition":"app:2"}"#) == 200)
         let updated = monotonicMilliseconds()
@@ -195,28 +258,31 @@ extension AgentEndToEndTests {
         }
         if !rolledBack { try? writeFile(cluster.directory + "/service.json", describe()) }
         #expect(rolledBack, "breaker tripped and rolled back (the service is in service.json of the test directory)")
-        print("e2e breaker: rolled back to app:1 \(monotonicMilliseconds() - updated) ms after the update")
+        print("e2e[\(runtime)] breaker: rolled back to app:1 \(monotonicMilliseconds() - updated) ms after the update")
     }
 }
 
 extension AgentEndToEndTests {
-    @Test("kill -9 of the leader during a rolling deployment: it completes under the new leader within the bounds")
-    func leaderKilledDuringRollout() throws {
+    @Test(
+        "kill -9 of the leader during a rolling deployment: it completes under the new leader within the bounds",
+        arguments: ["docker", "exec"]
+    )
+    func leaderKilledDuringRollout(runtime: String) throws {
         let cluster = try ProcessCluster(size: 3)
         defer { cluster.shutdown() }
         try cluster.startAll()
         let first = try #require(cluster.waitForLeader())
-        let agents = Agents(cluster)
+        let agents = try Agents(cluster, runtime: runtime)
         defer { agents.shutdown() }
         func send(_ node: UInt64, _ method: String, _ target: String, _ body: String) -> Int {
             cluster.request(node, method, target, body: body)?.status ?? 0
         }
         #expect(send(first, "POST", "/v1/clusters", #"{"clusterName":"e2e"}"#) == 200)
         for seconds in [600, 601] {
-            let definition =
-                #"{"family":"app","containerDefinitions":[{"name":"main","image":"none","memory":64,"cpu":64,"#
-                + #""command":["sleep","\#(seconds)"],"stopTimeout":2}]}"#
-            #expect(send(first, "POST", "/v1/task-definitions", definition) == 200)
+            #expect(
+                send(first, "POST", "/v1/task-definitions", Self.definition("app", Self.runs(seconds), stopTimeout: 2))
+                    == 200
+            )
         }
         try agents.start(1)
         try agents.start(2)
@@ -265,14 +331,14 @@ extension AgentEndToEndTests {
             "bounds held: at most \(worst.live) live, at least \(worst.healthy) healthy"
         )
         print(
-            "e2e rollout: leader killed 1.5 s into the update; COMPLETED under node \(second ?? 0) "
+            "e2e[\(runtime)] rollout: leader killed 1.5 s into the update; COMPLETED under node \(second ?? 0) "
                 + "\(monotonicMilliseconds() - killed) ms after the kill; at most \(worst.live) live, "
                 + "at least \(worst.healthy) healthy"
         )
-        // No task runs twice: no task id has a pid file under both agents.
-        let files = (1...2).map { number in pidFileNames(agents.stateDirectory(number) + "/logs") }
+        // No task runs twice: no task id has a live container under both agents, and there are exactly 4.
+        let files = (1...2).map { number in agents.live(number) }
         #expect(Set(files[0]).isDisjoint(with: files[1]))
-        #expect(files[0].count + files[1].count == 4, "exactly 4 container processes: \(files)")
+        #expect(files[0].count + files[1].count == 4, "exactly 4 live containers: \(files)")
     }
 }
 
@@ -316,4 +382,16 @@ func serviceRunningCount(_ text: String) -> Int? {
 func jsonInt(_ text: String, _ name: String) -> Int? {
     guard let range = text.ranges(of: "\"\(name)\":").first else { return nil }
     return Int(text[range.upperBound...].prefix { $0 == "-" || $0.isNumber })
+}
+
+/// One call to the Docker Engine API the e2e agents use.
+func dockerCall(_ method: String, _ path: String) -> HTTPClientResponse? {
+    let client = HTTPClient(unixSocketPath: AgentEndToEndTests.dockerSocket, timeoutMilliseconds: 10_000)
+    defer { client.close() }
+    return try? client.send(method: method, target: "/v1.41" + path)
+}
+
+/// An environment variable.
+func environmentValue(_ name: String) -> String? {
+    getenv(name).map { String(cString: $0) }
 }
