@@ -395,3 +395,89 @@ func dockerCall(_ method: String, _ path: String) -> HTTPClientResponse? {
 func environmentValue(_ name: String) -> String? {
     getenv(name).map { String(cString: $0) }
 }
+
+@Suite("Simulated instances in one agent process", .serialized)
+struct SimulatedInstancesTests {
+    /// GANTRY_E2E_SIM_INSTANCES sets how many (default 25; up to 5000).
+    static let count = environmentValue("GANTRY_E2E_SIM_INSTANCES").flatMap { Int($0) } ?? 25
+
+    @Test("gantry agent --runtime sim --sim-instances N registers N instances that run a service of 2N tasks")
+    func manyInstances() throws {
+        let count = Self.count
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        func send(_ method: String, _ target: String, _ body: String) -> Int {
+            cluster.request(leader, method, target, body: body)?.status ?? 0
+        }
+        #expect(send("POST", "/v1/clusters", #"{"clusterName":"e2e"}"#) == 200)
+        let definition =
+            #"{"family":"sim","containerDefinitions":[{"name":"main","image":"sim/ok","memory":64,"cpu":64}]}"#
+        #expect(send("POST", "/v1/task-definitions", definition) == 200)
+        let controllers = cluster.members.values.map { "127.0.0.1:\($0.apiPort)" }.sorted().joined(separator: ",")
+        let agent = try spawn(
+            [
+                cluster.binary, "agent", "--controllers", controllers, "--cluster", "e2e",
+                "--state-dir", "\(cluster.directory)/sims", "--runtime", "sim", "--sim-instances", "\(count)",
+                "--hostname", "host", "--heartbeat-ms", "500",
+            ],
+            log: "\(cluster.directory)/sims.log",
+            environment: ["GANTRY_TOKEN=\(ProcessCluster.adminToken)"]
+        )
+        var stopped = false
+        defer { if !stopped { kill(agent, SIGKILL) } }
+        let started = monotonicMilliseconds()
+        /// Every page of the instance list, concatenated.
+        func instances() -> String {
+            var text = ""
+            var next: String?
+            for _ in 0..<60 {
+                let target =
+                    "/v1/clusters/e2e/container-instances?consistency=stale" + (next.map { "&nextToken=\($0)" } ?? "")
+                let page = cluster.request(leader, "GET", target)?.bodyText ?? ""
+                text += page
+                next = page.ranges(of: #""nextToken":""#).first.map {
+                    String(page[$0.upperBound...].prefix { $0 != "\"" })
+                }
+                if next == nil { break }
+            }
+            return text
+        }
+        func connected() -> Int { instances().ranges(of: #""agentConnected":true"#).count }
+        while connected() < count && monotonicMilliseconds() - started < 60_000 { usleep(200_000) }
+        #expect(connected() == count, "\(count) simulated instances registered")
+        #expect(
+            send(
+                "POST",
+                "/v1/clusters/e2e/services",
+                #"{"serviceName":"s","taskDefinition":"sim","desiredCount":\#(2 * count)}"#
+            )
+                == 200
+        )
+        func describe() -> String {
+            cluster.request(leader, "GET", "/v1/clusters/e2e/services/s?consistency=stale")?.bodyText ?? ""
+        }
+        while serviceRunningCount(describe()) != 2 * count && monotonicMilliseconds() - started < 120_000 {
+            usleep(200_000)
+        }
+        #expect(
+            serviceRunningCount(describe()) == 2 * count,
+            "\(2 * count) tasks RUNNING on simulated instances: \(describe())"
+        )
+        print(
+            "e2e[sim]: \(count) instances in one process, \(2 * count) tasks RUNNING after \(monotonicMilliseconds() - started) ms"
+        )
+        // Spread: every instance runs 2.
+        #expect(instances().ranges(of: #""runningTasksCount":2"#).count == count, "2 tasks on each instance")
+        kill(agent, SIGTERM)
+        var status: Int32 = 0
+        var exited = false
+        for _ in 0..<100 where !exited {
+            exited = waitpid(agent, &status, WNOHANG) == agent
+            if !exited { usleep(100_000) }
+        }
+        stopped = exited
+        #expect(exited && status == 0, "SIGTERM stops all \(count) agents and the process exits 0")
+    }
+}
