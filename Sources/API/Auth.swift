@@ -4,8 +4,12 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// What a token may do. Each role includes the ones below it: `admin` ⊃ `operator` ⊃ `readonly`.
+/// What a token may do. Each role includes the ones below it: `admin` ⊃ `operator` ⊃ `readonly`. `agent` stands
+/// apart: it is below every other role and includes none of them.
 package enum Role: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+    /// A join token: registers container instances and nothing else. Each registration answers with a credential
+    /// of the instance's own (`AgentCredential`), which its agent uses from then on.
+    case agent = 0
     /// Reads status, membership, metrics and non-secret parameter values.
     case readonly = 1
     /// Also writes and deletes parameters and reads secret values.
@@ -19,6 +23,7 @@ package enum Role: Int, Sendable, Comparable, CaseIterable, CustomStringConverti
     /// The role's name in the tokens file.
     package var description: String {
         switch self {
+        case .agent: return "agent"
         case .readonly: return "readonly"
         case .operator: return "operator"
         case .admin: return "admin"
@@ -77,7 +82,7 @@ package struct TokenTable: Sendable {
             let label = "tokens file: tokens[\(position)]"
             guard let name = token.name, !name.isEmpty else { throw ConfigurationError("\(label).name is missing") }
             guard let roleName = token.role, let role = Role(name: roleName) else {
-                throw ConfigurationError("\(label).role must be one of admin, operator, readonly")
+                throw ConfigurationError("\(label).role must be one of admin, operator, readonly, agent")
             }
             guard let secret = token.token, secret.utf8.count >= Self.minimumTokenLength else {
                 throw ConfigurationError("\(label).token must be at least \(Self.minimumTokenLength) characters")

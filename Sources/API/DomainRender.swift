@@ -23,6 +23,25 @@ package enum DomainRender {
         }
     }
 
+    /// A container instance as the API shows it: every field but the agent's credential, which no view of an
+    /// instance carries (only the registration's answer does, beside the instance).
+    struct InstanceView: Encodable {
+        var instance: ContainerInstance
+
+        func encode(to encoder: any Encoder) throws {
+            var shown = instance
+            shown.agentCredential = nil
+            try shown.encode(to: encoder)
+        }
+    }
+
+    /// The answer to a registration: the instance and, beside it, the agent's credential (the only answer that
+    /// carries it; a retry with the same client token gets the same one).
+    struct Registered: Encodable {
+        var containerInstance: InstanceView
+        var agentCredential: String?
+    }
+
     /// The answer to a domain write applied at `index`.
     package static func result(_ result: DomainResult, index: UInt64) -> HTTPResponse {
         switch result {
@@ -31,7 +50,14 @@ package enum DomainRender {
         case .taskDefinition(let record):
             return JSON.response(["taskDefinition": TaskDefinitionView(record: record)])
         case .containerInstance(let instance):
-            return JSON.response(["containerInstance": instance])
+            return JSON.response(["containerInstance": InstanceView(instance: instance)])
+        case .instanceRegistered(let instance):
+            return JSON.response(
+                Registered(
+                    containerInstance: InstanceView(instance: instance),
+                    agentCredential: instance.agentCredential
+                )
+            )
         case .attributes(let attributes):
             return JSON.response(["attributes": attributes])
         case .service(let service):
@@ -135,7 +161,7 @@ package enum DomainRender {
             guard domain.clusters[cluster] != nil else { return clusterNotFound(cluster) }
             struct List: Encodable {
                 var containerInstanceArns: [String]
-                var containerInstances: [ContainerInstance]
+                var containerInstances: [InstanceView]
                 var nextToken: String?
             }
             let ids = domain.instances.values.filter { instance in
@@ -146,13 +172,13 @@ package enum DomainRender {
             return JSON.response(
                 List(
                     containerInstanceArns: instances.map(\.containerInstanceArn),
-                    containerInstances: instances,
+                    containerInstances: instances.map { InstanceView(instance: $0) },
                     nextToken: next
                 )
             )
         case .describeContainerInstance(let cluster, let id):
             guard let instance = domain.instance(id, in: cluster) else { return instanceNotFound(id, cluster) }
-            return JSON.response(["containerInstance": instance])
+            return JSON.response(["containerInstance": InstanceView(instance: instance)])
         case .instanceTasks(let cluster, let id, let lastStatus):
             guard let instance = domain.instance(id, in: cluster) else { return instanceNotFound(id, cluster) }
             return JSON.response([

@@ -258,6 +258,7 @@ extension OpenAPI {
                     "registeredAt": .integer("Leader time, ms since the epoch."),
                     "updatedAt": .integer("Leader time, ms since the epoch."),
                     "version": .integer("+1 on every change.", minimum: 1),
+                    "agentAddress": .string("host:port where controllers reach the agent (task logs), if it gave one."),
                 ]
             ),
             "RegisterContainerInstanceRequest": .object(
@@ -276,6 +277,33 @@ extension OpenAPI {
                     "availabilityZone": .string(minLength: 1, maxLength: 64),
                     "attributes": .array(.ref("AttributeInput"), maxItems: 10),
                     "agentVersion": .string(minLength: 1, maxLength: 64),
+                    "agentAddress": .string(
+                        "host:port where controllers reach the agent's API for task logs: an IPv4 address or "
+                            + "localhost, and a port.",
+                        maxLength: 21,
+                        pattern: #"^(localhost|[0-9]{1,3}(\.[0-9]{1,3}){3}):[0-9]{1,5}$"#
+                    ),
+                ]
+            ),
+            "RegisterContainerInstanceResponse": .object(
+                required: ["containerInstance"],
+                [
+                    "containerInstance": .ref("ContainerInstance"),
+                    "agentCredential": .string(
+                        "The agent's own credential (only this answer carries it): present it as "
+                            + "`Authorization: Bearer <credential>` on the agent routes of this instance.",
+                        pattern: "^gagent\\.[0-9a-f]{32}\\.[0-9a-f]{64}$"
+                    ),
+                ]
+            ),
+            "TaskSecretsResponse": .object(
+                required: ["secrets"],
+                [
+                    "secrets": .map(
+                        .array(.ref("KeyValuePair")),
+                        "By container name (every container of the task definition): its secrets as environment "
+                            + "variables, each valueFrom resolved from the parameter store."
+                    )
                 ]
             ),
             "ContainerInstanceResponse": .object(

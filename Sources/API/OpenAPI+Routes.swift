@@ -361,7 +361,8 @@ extension OpenAPI {
                 parameters: [reference],
                 success: .json("TaskDefinitionResponse", "The revision.", headers: readHeaders),
                 errors: [404],
-                readsState: true
+                readsState: true,
+                alsoAllowed: "Also any valid agent credential (agents read the definitions of the tasks they start)."
             ),
             DocumentedRoute(
                 method: "POST",
@@ -410,6 +411,9 @@ extension OpenAPI {
     /// `ACTIVE` or `INACTIVE`.
     static let activeOrInactive = JSONSchema.string(oneOf: ["ACTIVE", "INACTIVE"])
 
+    /// The routes an instance's own agent may call with its credential say so.
+    static let ownAgent = "Also the agent credential of instance `id` (another instance's credential is 403)."
+
     static let instanceRoutes: [DocumentedRoute] = {
         let base = "/v1/clusters/{cluster}"
         let instance = ["cluster": "$request.path.cluster", "id": "$response.body#/containerInstance/id"]
@@ -424,16 +428,21 @@ extension OpenAPI {
                 path: "\(base)/container-instances",
                 role: .operator,
                 operationID: "registerContainerInstance",
-                summary: "Register a host (called by its agent); the leader assigns the id.",
+                summary:
+                    "Register a host (called by its agent); the leader assigns the id and the agent's credential, "
+                    + "which only this answer carries.",
                 tag: .containerInstances,
                 parameters: [clusterParameter],
                 body: .ref("RegisterContainerInstanceRequest"),
                 bodyExample: [
                     "hostname": "host-1", "cpu": 2048, "memory": 3900, "reservedPorts": [22],
                     "availabilityZone": "rack-1", "attributes": [["name": "disk", "value": "ssd"]],
-                    "agentVersion": "0.1.0",
+                    "agentVersion": "0.1.0", "agentAddress": "10.0.0.5:7070",
                 ],
-                success: .json("ContainerInstanceResponse", "The registered instance."),
+                success: .json(
+                    "RegisterContainerInstanceResponse",
+                    "The registered instance and its agent's credential."
+                ),
                 errors: [404, 409],
                 links: [
                     "DescribeContainerInstance": Link("describeContainerInstance", instance),
@@ -442,7 +451,8 @@ extension OpenAPI {
                     "HeartbeatContainerInstance": Link("heartbeatContainerInstance", instance),
                     "ListInstanceTasks": Link("listInstanceTasks", instance),
                 ],
-                writes: true
+                writes: true,
+                alsoAllowed: "Also a join token (role agent), which can do nothing else."
             ),
             DocumentedRoute(
                 method: "GET",
@@ -473,7 +483,8 @@ extension OpenAPI {
                 parameters: [clusterParameter, id],
                 success: .json("ContainerInstanceResponse", "The instance.", headers: readHeaders),
                 errors: [404],
-                readsState: true
+                readsState: true,
+                alsoAllowed: ownAgent
             ),
             DocumentedRoute(
                 method: "POST",
@@ -490,7 +501,8 @@ extension OpenAPI {
                     "The instance's ARN, whether its agent counts as connected, the TTL."
                 ),
                 errors: [404],
-                writes: true
+                writes: true,
+                alsoAllowed: ownAgent
             ),
             DocumentedRoute(
                 method: "GET",
@@ -514,7 +526,32 @@ extension OpenAPI {
                 ],
                 success: .json("TasksResponse", "The instance's tasks that have not stopped.", headers: readHeaders),
                 errors: [404],
-                readsState: true
+                readsState: true,
+                alsoAllowed: ownAgent
+            ),
+            DocumentedRoute(
+                method: "GET",
+                path: "\(base)/container-instances/{id}/tasks/{task}/secrets",
+                role: .operator,
+                operationID: "getTaskSecrets",
+                summary:
+                    "The secrets of a task placed on this instance, for its agent to start it with: each container's "
+                    + "`secrets[].valueFrom` resolved from the parameter store. 409 when the task is on another "
+                    + "instance or stopped, or a parameter is missing (the message names the container, the secret "
+                    + "and the parameter).",
+                tag: .containerInstances,
+                parameters: [
+                    clusterParameter, id,
+                    .path("task", "The task's id (32 hex digits).", .string(pattern: "^[0-9a-f]{32}$")),
+                ],
+                success: .json(
+                    "TaskSecretsResponse",
+                    "Each container's secrets as environment variables.",
+                    headers: readHeaders
+                ),
+                errors: [404, 409],
+                readsState: true,
+                alsoAllowed: ownAgent
             ),
             DocumentedRoute(
                 method: "DELETE",

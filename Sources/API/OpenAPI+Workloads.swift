@@ -301,6 +301,17 @@ extension OpenAPI {
                 ["reports": .array(.ref("TaskStateReport"), minItems: 1, maxItems: 1000)]
             ),
             "TaskResponse": .object(required: ["task"], ["task": .ref("Task")]),
+            "TaskLogsResponse": .object(
+                "As the task's agent answered.",
+                required: ["text", "offset", "running"],
+                [
+                    "task": .string("The task's id."),
+                    "container": .string("The container the text is from."),
+                    "text": .string("The output from `offset` on (UTF-8)."),
+                    "offset": .integer("The byte offset just past `text`: where the next read starts.", minimum: 0),
+                    "running": .boolean("Whether the container still runs (more output may come)."),
+                ]
+            ),
             "TasksResponse": .object(required: ["tasks"], ["tasks": .array(.ref("Task"))]),
             "TaskList": .object(
                 required: ["taskArns"],
@@ -481,6 +492,29 @@ extension OpenAPI {
                 success: .json("TasksResponse", "The task, desired STOPPED."),
                 errors: [404],
                 writes: true
+            ),
+            DocumentedRoute(
+                method: "GET",
+                path: "\(base)/tasks/{task}/logs",
+                role: .operator,
+                operationID: "getTaskLogs",
+                summary:
+                    "A container's output, fetched by whichever controller is asked (from its own state, no leader "
+                    + "needed) from the task's agent at its registered agentAddress, and relayed as the agent "
+                    + "answered. Role operator: output can carry anything the task prints. 409 when the task is not "
+                    + "placed yet or its instance registered no agentAddress; 502 when the agent cannot be reached.",
+                tag: .tasks,
+                parameters: [
+                    clusterParameter, task,
+                    .query(
+                        "container",
+                        "The container's name (default: the task's first essential container).",
+                        .string(pattern: identifierPattern)
+                    ),
+                    .query("offset", "The byte offset to read from (default 0: the start).", .integer(minimum: 0)),
+                ],
+                success: .json("TaskLogsResponse", "The text from `offset` on, and where the next read starts."),
+                errors: [404, 409, 502, 503]
             ),
             DocumentedRoute(
                 method: "POST",

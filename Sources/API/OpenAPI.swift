@@ -45,7 +45,10 @@ package enum OpenAPI {
                     forwarded to the leader and answered once applied locally; reads are linearizable unless \
                     `consistency=stale`. Errors are `{"error":{"code","message","field"?}}`. Every route except \
                     /healthz, /readyz and /v1/openapi.json needs `Authorization: Bearer <token>` with the role the \
-                    operation names (readonly < operator < admin).
+                    operation names (readonly < operator < admin). A join token (role agent) can only register a \
+                    container instance; the registration answers with the instance's own agent credential \
+                    (`gagent.<id>.<64 hex>`), which its agent presents instead of a token on the routes that say \
+                    so, and only for its own instance.
                     """
             ),
             paths: paths,
@@ -55,7 +58,9 @@ package enum OpenAPI {
                     "bearer": SecurityScheme(
                         type: "http",
                         scheme: "bearer",
-                        description: "A token from the controller's tokens file; its role decides what it may do."
+                        description:
+                            "A token from the controller's tokens file (its role decides what it may do), or an "
+                            + "agent credential returned by a registration."
                     )
                 ]
             ),
@@ -101,6 +106,8 @@ package struct DocumentedRoute: Sendable, Equatable {
     /// Whether the route is a replicated write (may be answered 500/503; all but membership changes take
     /// `X-Gantry-Client-Token`).
     var writes = false
+    /// Who may call the route besides tokens of `role` (join tokens, agent credentials), in a sentence.
+    var alsoAllowed: String?
 
     /// `METHOD /path`, as `APIRequest.route` spells it.
     package var label: String { "\(method) \(path)" }
@@ -147,7 +154,7 @@ package struct DocumentedRoute: Sendable, Equatable {
         return OpenAPI.OperationObject(
             operationId: operationID,
             summary: summary,
-            description: roleLine,
+            description: alsoAllowed.map { roleLine + " " + $0 } ?? roleLine,
             tags: [tag.rawValue],
             parameters: all.isEmpty ? nil : all,
             requestBody: body.map { schema in
@@ -296,12 +303,15 @@ extension OpenAPI {
     static func errorDescription(_ status: Int) -> String {
         switch status {
         case 400: return "The request breaks a rule; `field` names the offending input."
-        case 401: return "No bearer token, or not a valid one."
-        case 403: return "The token's role is not enough (or a secret value needs role operator)."
+        case 401: return "No bearer token, or not a valid one (or the agent credential of a deregistered instance)."
+        case 403:
+            return "The token's role is not enough (or a secret value needs role operator), or an agent credential "
+                + "acts for another instance or on a route agents cannot call."
         case 404: return "The resource does not exist."
         case 409: return "The request conflicts with the current state."
         case 413: return "The body is larger than the controller's maxBodyBytes."
         case 500: return "This controller halted (its log or state is unusable)."
+        case 502: return "The task's agent could not be reached or did not answer."
         case 503: return "No leader is known or reachable, or the cluster did not answer in time; retry."
         case 504: return "Leadership did not move in time."
         default: return "An error."

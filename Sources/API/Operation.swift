@@ -35,11 +35,17 @@ package enum Operation: Sendable, Equatable {
     case domainWrite(clientToken: String?, command: DomainCommand)
     /// A domain read.
     case domainRead(DomainQuery)
+    /// `GET /v1/clusters/{cluster}/container-instances/{id}/tasks/{task}/secrets`: the task's secrets resolved
+    /// from the parameter store, for the agent that starts it.
+    case taskSecrets(cluster: String, instance: String, task: String)
+    /// `GET /v1/clusters/{cluster}/tasks/{task}/logs`: a container's output, which any controller fetches from the
+    /// task's agent (`container` nil: the task's first essential container).
+    case taskLogs(cluster: String, task: String, container: String?, offset: UInt64)
 
     /// Whether the operation reads replicated state (and so honours the read options).
     package var readsState: Bool {
         switch self {
-        case .getParameter, .listParameters, .domainRead: return true
+        case .getParameter, .listParameters, .domainRead, .taskSecrets: return true
         default: return false
         }
     }
@@ -79,8 +85,11 @@ package struct APIRequest: Sendable, Equatable {
     package var read: ReadOptions
     /// The route's label for metrics, e.g. `PUT /v1/parameters/{name}`.
     package var route: String
-    /// The name of the token that authorized it (nil for open routes).
+    /// The name of the token that authorized it, or `agent:<instance id>` (nil for open routes).
     package var principal: String?
+    /// The agent credential that authorized it, for the controller to verify against the state before serving
+    /// (`AgentAccess.verify`); nil when a token did.
+    package var agent: AgentPrincipal?
 }
 
 /// One page of a list: at most `maxResults` items after the item named by `nextToken`.

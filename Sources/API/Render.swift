@@ -81,6 +81,66 @@ package enum Render {
         return JSON.response(view(parameter, includeValue: true))
     }
 
+    /// The answer to `GET .../container-instances/{id}/tasks/{task}/secrets`:
+    /// `{"secrets": {"<container>": [{"name": "ENV_NAME", "value": "..."}]}}`, or the problem as 404/409.
+    package static func taskSecrets(
+        _ result: Result<[String: [ContainerDefinition.KeyValuePair]], TaskSecretsProblem>
+    ) -> HTTPResponse {
+        switch result {
+        case .success(let secrets):
+            return JSON.response(["secrets": secrets])
+        case .failure(let problem):
+            return taskSecretsError(problem).response
+        }
+    }
+
+    static func taskSecretsError(_ problem: TaskSecretsProblem) -> APIError {
+        switch problem {
+        case .clusterNotFound(let cluster):
+            return APIError(status: 404, code: "cluster_not_found", message: "cluster \(cluster) does not exist")
+        case .instanceNotFound(let instance, let cluster):
+            return APIError(
+                status: 404,
+                code: "container_instance_not_found",
+                message: "container instance \(instance) is not registered in cluster \(cluster)"
+            )
+        case .taskNotFound(let task, let cluster):
+            return APIError(
+                status: 404,
+                code: "task_not_found",
+                message: "task \(task) does not exist in cluster \(cluster)"
+            )
+        case .taskNotOnInstance(let task, let instance, let placedOn):
+            let place = placedOn.map { "container instance \($0)" } ?? "no container instance yet"
+            return APIError(
+                status: 409,
+                code: "task_not_on_instance",
+                message: "task \(task) is placed on \(place), not on \(instance); only its own agent gets its secrets"
+            )
+        case .taskStopped(let task):
+            return APIError(
+                status: 409,
+                code: "task_stopped",
+                message: "task \(task) has stopped; its secrets are no longer handed out"
+            )
+        case .taskDefinitionNotFound(let task, let definition):
+            return APIError(
+                status: 409,
+                code: "task_definition_not_found",
+                message: "task \(task)'s task definition \(definition) no longer exists"
+            )
+        case .parameterNotFound(let container, let secret, let parameter):
+            return APIError(
+                status: 409,
+                code: "parameter_not_found",
+                message:
+                    "container \(container)'s secret \(secret) reads parameter \(parameter), which does not exist; "
+                    + "create it (gantry parameter put \(parameter) VALUE --secret)",
+                field: "secrets"
+            )
+        }
+    }
+
     /// The answer to `GET /v1/parameters?prefix=`: secrets are listed without their values.
     package static func parameterList(_ parameters: [Parameter]) -> HTTPResponse {
         struct List: Encodable { var parameters: [ParameterView] }

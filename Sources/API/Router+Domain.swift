@@ -9,7 +9,7 @@ extension Router {
         _ path: String,
         _ query: [String: String],
         _ context: Context,
-        _ made: (Operation, String, Role?) throws(APIError) -> APIRequest
+        _ made: (Operation, String, Access?) throws(APIError) -> APIRequest
     ) throws(APIError) -> APIRequest {
         let token = try clientToken(context.request)
         // An ARN in the path (`.../task-definition/web:3`) arrives split at its '/': join it back.
@@ -78,8 +78,9 @@ extension Router {
             )
             return try made(operation, "GET /v1/task-definitions", .readonly)
         case ("GET", let parts) where parts.count == 2 && parts[0] == "task-definitions":
+            // Agents read the definitions of the tasks they start.
             let route = "GET /v1/task-definitions/{taskDefinition}"
-            return try made(.domainRead(.describeTaskDefinition(parts[1])), route, .readonly)
+            return try made(.domainRead(.describeTaskDefinition(parts[1])), route, .anyAgentOr(.readonly))
         case ("POST", let parts) where parts.count == 3 && parts[0] == "task-definitions" && parts[2] == "deregister":
             let (family, revision) = try familyRevision(parts[1])
             let command = DomainCommand.deregisterTaskDefinition(family: family, revision: revision)
@@ -113,7 +114,7 @@ extension Router {
         _ query: [String: String],
         _ token: String?,
         _ context: Context,
-        _ made: (Operation, String, Role?) throws(APIError) -> APIRequest
+        _ made: (Operation, String, Access?) throws(APIError) -> APIRequest
     ) throws(APIError) -> APIRequest {
         let cluster = parts[1]
         let base = "/v1/clusters/{cluster}"
@@ -122,8 +123,9 @@ extension Router {
         }
         switch (method, Array(parts.dropFirst(2))) {
         case ("POST", ["container-instances"]):
+            // An agent registers with a join token (or an operator token); the answer carries its own credential.
             let route = "POST \(base)/container-instances"
-            _ = try context.authorize(.operator, route)
+            _ = try context.authorize(.registration, route)
             struct Body: Decodable {
                 var hostname: String?
                 var cpu: Int?
@@ -134,6 +136,7 @@ extension Router {
                 var availabilityZone: String?
                 var attributes: [Attribute]?
                 var agentVersion: String?
+                var agentAddress: String?
             }
             let body = try JSON.decode(
                 Body.self,
@@ -153,10 +156,12 @@ extension Router {
                 cpuArchitecture: body.cpuArchitecture ?? "x86_64",
                 availabilityZone: body.availabilityZone,
                 attributes: body.attributes ?? [],
-                agentVersion: agentVersion
+                agentVersion: agentVersion,
+                agentAddress: body.agentAddress
             )
             if let (field, rule) = registration.problem() { throw .invalid(field, rule) }
-            return try write(.registerContainerInstance(cluster: cluster, registration: registration), route)
+            let command = DomainCommand.registerContainerInstance(cluster: cluster, registration: registration)
+            return try made(.domainWrite(clientToken: token, command: command), route, .registration)
         case ("GET", ["container-instances"]):
             var status: String?
             if let raw = query["status"] {
@@ -171,14 +176,21 @@ extension Router {
             return try made(operation, "GET \(base)/container-instances", .readonly)
         case ("GET", let rest) where rest.count == 2 && rest[0] == "container-instances":
             let operation = Operation.domainRead(.describeContainerInstance(cluster: cluster, id: rest[1]))
-            return try made(operation, "GET \(base)/container-instances/{id}", .readonly)
+            return try made(operation, "GET \(base)/container-instances/{id}", .agentOr(.readonly, instance: rest[1]))
         case ("GET", let rest) where rest.count == 3 && rest[0] == "container-instances" && rest[2] == "tasks":
             let lastStatus = query["lastStatus"]
             if let lastStatus, !TaskRecord.lifecycle.contains(lastStatus) || lastStatus == "STOPPED" {
                 throw .invalid("lastStatus", "must be a task status other than STOPPED, e.g. PENDING or RUNNING")
             }
             let operation = Operation.domainRead(.instanceTasks(cluster: cluster, id: rest[1], lastStatus: lastStatus))
-            return try made(operation, "GET \(base)/container-instances/{id}/tasks", .readonly)
+            let access = Access.agentOr(.readonly, instance: rest[1])
+            return try made(operation, "GET \(base)/container-instances/{id}/tasks", access)
+        case ("GET", let rest)
+        where rest.count == 5 && rest[0] == "container-instances" && rest[2] == "tasks" && rest[4] == "secrets":
+            // Secret values: role operator, as for parameters; or the agent that is to start the task.
+            let operation = Operation.taskSecrets(cluster: cluster, instance: rest[1], task: rest[3])
+            let access = Access.agentOr(.operator, instance: rest[1])
+            return try made(operation, "GET \(base)/container-instances/{id}/tasks/{task}/secrets", access)
         case ("DELETE", let rest) where rest.count == 2 && rest[0] == "container-instances":
             let force = query["force"] == "true"
             let command = DomainCommand.deregisterContainerInstance(cluster: cluster, id: rest[1], force: force)
@@ -193,18 +205,20 @@ extension Router {
             }
             return try write(.updateContainerInstanceState(cluster: cluster, id: rest[1], status: status), route)
         case ("POST", let rest) where rest.count == 3 && rest[0] == "container-instances" && rest[2] == "heartbeat":
-            // Agents call it; role operator until agents get a role of their own (issue 8).
+            // The instance's agent calls it (or an operator).
             return try made(
                 .heartbeat(cluster: cluster, instance: rest[1]),
                 "POST \(base)/container-instances/{id}/heartbeat",
-                .operator
+                .agentOr(.operator, instance: rest[1])
             )
         case ("POST", let rest) where rest.count == 3 && rest[0] == "container-instances" && rest[2] == "task-states":
-            // Agents report here; role operator until agents get a role of their own (issue 8).
+            // The instance's agent reports here (or an operator).
             let route = "POST \(base)/container-instances/{id}/task-states"
-            _ = try context.authorize(.operator, route)
+            let access = Access.agentOr(.operator, instance: rest[1])
+            _ = try context.authorize(access, route)
             let reports = try taskStateReports(context.request.body)
-            return try write(.reportTaskStates(cluster: cluster, instance: rest[1], reports: reports), route)
+            let command = DomainCommand.reportTaskStates(cluster: cluster, instance: rest[1], reports: reports)
+            return try made(.domainWrite(clientToken: token, command: command), route, access)
         case ("PUT", ["attributes"]), ("POST", ["attributes", "delete"]):
             let deleting = parts.count == 4
             let route = deleting ? "POST \(base)/attributes/delete" : "PUT \(base)/attributes"
@@ -294,6 +308,23 @@ extension Router {
         case ("GET", let rest) where rest.count == 2 && rest[0] == "tasks":
             let operation = Operation.domainRead(.describeTask(cluster: cluster, task: rest[1]))
             return try made(operation, "GET \(base)/tasks/{task}", .readonly)
+        case ("GET", let rest) where rest.count == 3 && rest[0] == "tasks" && rest[2] == "logs":
+            // Role operator: a container's output can carry anything it prints, secret values included.
+            let route = "GET \(base)/tasks/{task}/logs"
+            _ = try context.authorize(.operator, route)
+            let container = query["container"]
+            if let container, let problem = DomainRules.nameProblem(container) {
+                throw .invalid("container", problem)
+            }
+            var offset: UInt64 = 0
+            if let raw = query["offset"] {
+                guard let parsed = UInt64(raw) else {
+                    throw .invalid("offset", "must be a byte offset (a whole number, 0 for the start)")
+                }
+                offset = parsed
+            }
+            let operation = Operation.taskLogs(cluster: cluster, task: rest[1], container: container, offset: offset)
+            return try made(operation, route, .operator)
         case ("POST", let rest) where rest.count == 3 && rest[0] == "tasks" && rest[2] == "stop":
             let route = "POST \(base)/tasks/{task}/stop"
             _ = try context.authorize(.operator, route)

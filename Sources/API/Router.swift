@@ -7,7 +7,9 @@ package enum Router {
     /// The header carrying a write's idempotency token.
     package static let clientTokenHeader = "X-Gantry-Client-Token"
 
-    /// Routes `request`. Health routes are open; every other route needs a bearer token with its role.
+    /// Routes `request`. Health routes are open; every other route needs a bearer token with its role, or (on the
+    /// routes an agent calls) the agent credential of the instance it acts for. An agent credential is only
+    /// checked for shape here: the caller verifies `APIRequest.agent` against the state (`AgentAccess.verify`).
     package static func route(_ request: HTTPRequest, tokens: TokenTable) -> Result<APIRequest, APIError> {
         do throws(APIError) {
             return .success(try routeThrowing(request, tokens: tokens))
@@ -31,13 +33,20 @@ package enum Router {
         let method = request.method
         let context = Context(
             request: request,
-            entry: tokens.authenticate(authorization: request.header("Authorization"))
+            entry: tokens.authenticate(authorization: request.header("Authorization")),
+            cluster: segments.count >= 3 && segments[0] == "v1" && segments[1] == "clusters" ? segments[2] : nil
         )
-        func made(_ operation: Operation, _ route: String, _ role: Role?) throws(APIError) -> APIRequest {
-            let principal = try role.map { (role) throws(APIError) in try context.authorize(role, route) }
+        func made(_ operation: Operation, _ route: String, _ access: Access?) throws(APIError) -> APIRequest {
+            let authorization = try access.map { (access) throws(APIError) in try context.authorize(access, route) }
             var read = ReadOptions()
             if operation.readsState { read = try readOptions(query, request) }
-            return APIRequest(operation: operation, read: read, route: route, principal: principal)
+            return APIRequest(
+                operation: operation,
+                read: read,
+                route: route,
+                principal: authorization?.principal,
+                agent: authorization?.agent
+            )
         }
 
         switch (method, segments.first ?? "") {
@@ -73,7 +82,7 @@ package enum Router {
         _ rest: [String],
         _ path: String,
         _ context: Context,
-        _ made: (Operation, String, Role?) throws(APIError) -> APIRequest
+        _ made: (Operation, String, Access?) throws(APIError) -> APIRequest
     ) throws(APIError) -> APIRequest {
         switch (method, Array(rest.dropFirst())) {
         case ("GET", ["raft"]):
@@ -119,7 +128,7 @@ package enum Router {
         _ path: String,
         _ query: [String: String],
         _ context: Context,
-        _ made: (Operation, String, Role?) throws(APIError) -> APIRequest
+        _ made: (Operation, String, Access?) throws(APIError) -> APIRequest
     ) throws(APIError) -> APIRequest {
         if rest.count == 1 {
             guard method == "GET" else { throw methodNotAllowed(method, path, allowed: "GET") }
@@ -165,13 +174,27 @@ package enum Router {
         }
     }
 
-    /// The request and the token entry it presented, if valid.
+    /// The request, the token entry it presented (if valid) and the agent credential it presented instead.
     struct Context {
         var request: HTTPRequest
         var entry: TokenTable.Entry?
+        /// The cluster the path names (`/v1/clusters/{cluster}/...`), if any.
+        var cluster: String?
 
-        /// The token's name if it holds `needed`; 401 without a valid token, 403 without the role.
-        func authorize(_ needed: Role, _ route: String) throws(APIError) -> String {
+        /// The well-formed agent credential in the Authorization header, when it is not a token of the table.
+        var agent: AgentPrincipal? {
+            guard entry == nil, let header = request.header("Authorization"), header.hasPrefix("Bearer ") else {
+                return nil
+            }
+            let credential = String(header.dropFirst("Bearer ".count))
+            guard let id = AgentCredential.instanceID(of: credential) else { return nil }
+            return AgentPrincipal(instanceID: id, cluster: cluster, credential: credential)
+        }
+
+        /// Who may call `route` under `access`: 401 without a valid token or a well-formed agent credential, 403
+        /// when the token's role, a join token or an agent credential is not enough for it.
+        func authorize(_ access: Access, _ route: String) throws(APIError) -> Authorization {
+            if let agent { return try authorizeAgent(agent, access, route) }
             guard let entry else {
                 let message =
                     request.header("Authorization") == nil
@@ -179,14 +202,58 @@ package enum Router {
                     : "the bearer token is not valid"
                 throw APIError(status: 401, code: "unauthorized", message: message)
             }
-            guard entry.role >= needed else {
+            if entry.role == .agent {
+                guard access.joinTokens else {
+                    throw APIError(
+                        status: 403,
+                        code: "forbidden",
+                        message:
+                            "\(route) needs role \(access.role); token '\(entry.name)' is a join token (role agent), "
+                            + "which can only register container instances"
+                    )
+                }
+                return Authorization(principal: entry.name)
+            }
+            guard entry.role >= access.role else {
                 throw APIError(
                     status: 403,
                     code: "forbidden",
-                    message: "\(route) needs role \(needed); token '\(entry.name)' has role \(entry.role)"
+                    message: "\(route) needs role \(access.role); token '\(entry.name)' has role \(entry.role)"
                 )
             }
-            return entry.name
+            return Authorization(principal: entry.name)
+        }
+
+        func authorizeAgent(
+            _ agent: AgentPrincipal,
+            _ access: Access,
+            _ route: String
+        ) throws(APIError)
+            -> Authorization
+        {
+            switch access.agent {
+            case nil:
+                throw APIError(
+                    status: 403,
+                    code: "forbidden",
+                    message:
+                        "\(route) cannot be called with an agent credential; an agent may only heartbeat, report "
+                        + "task states, and read its own instance, its tasks, their secrets and task definitions"
+                )
+            case .anyInstance?:
+                break
+            case .instance(let reference)?:
+                let target =
+                    reference.hasPrefix("arn:") ? String(reference.split(separator: "/").last ?? "") : reference
+                guard target == agent.instanceID else {
+                    throw APIError(
+                        status: 403,
+                        code: "forbidden",
+                        message: "agent credential of instance \(agent.instanceID) cannot act for instance \(target)"
+                    )
+                }
+            }
+            return Authorization(principal: agent.name, agent: agent)
         }
     }
 

@@ -8,6 +8,24 @@ import Wire
 extension NodeLoop {
     /// Handles one routed request on the loop.
     func handleRequest(_ request: APIRequest, _ http: HTTPRequest, forwardedFrom: UInt64?, reply: @escaping Reply) {
+        if let agent = request.agent {
+            switch AgentAccess.verify(agent, in: state.domain) {
+            case .valid:
+                break
+            case .unknownInstance(let error):
+                // An agent that just registered through another controller may be ahead of this one's state: the
+                // leader, which applied the registration before answering it, decides.
+                if role != .leader, forwardedFrom == nil, knownLeader != nil {
+                    forward(http, reply: reply)
+                } else {
+                    reply(error.response)
+                }
+                return
+            case .refused(let error):
+                reply(error.response)
+                return
+            }
+        }
         switch request.operation {
         case .health:
             reply(JSON.response(["status": "ok"]))
@@ -25,8 +43,17 @@ extension NodeLoop {
             } else {
                 forward(http, reply: reply)
             }
-        case .getParameter, .listParameters, .domainRead:
+        case .getParameter, .listParameters, .domainRead, .taskSecrets:
             read(request, reply: reply, forwardedFrom: forwardedFrom)
+        case .taskLogs(let cluster, let task, let container, let offset):
+            // Any controller serves it from its own state (stale is fine: where a task runs changes rarely); the
+            // call to the agent runs off the loop.
+            switch TaskLogs.plan(cluster: cluster, task: task, container: container, offset: offset, in: state.domain) {
+            case .success(let call):
+                logProxy.fetch(call, reply: reply)
+            case .failure(let error):
+                reply(error.response)
+            }
         case .write, .domainWrite, .addMember, .removeMember, .transferLeadership, .snapshot, .heartbeat:
             guard role == .leader else {
                 if let forwardedFrom {
@@ -50,8 +77,9 @@ extension NodeLoop {
             let command = Command(clientToken: token, time: Clock.wallMilliseconds(), action: action)
             propose(command, kind: .write, reply: reply)
         case .domainWrite(let token, let domainCommand):
-            // Ids are the leader's to choose, inside the command, so every node applies the same one.
-            let stamped = domainCommand.fillingIDs { randomIdentifier() }
+            // Ids and agent credentials are the leader's to choose, inside the command, so every node applies the
+            // same ones.
+            let stamped = domainCommand.fillingIDs(randomIdentifier, agentCredential: randomAgentCredential)
             let envelope = DomainEnvelope(arnPrefix: configuration.arnPrefix, command: stamped)
             let command = Command(clientToken: token, time: Clock.wallMilliseconds(), action: .domain(envelope))
             propose(command, kind: .write, reply: reply)
@@ -312,6 +340,9 @@ extension NodeLoop {
             response = Render.parameterList(state.parameters(withPrefix: prefix))
         case .domainRead(let query):
             response = DomainRender.query(query, in: state.domain)
+        case .taskSecrets(let cluster, let instance, let task):
+            // The values are never logged: they go to the client and nowhere else.
+            response = Render.taskSecrets(state.taskSecrets(cluster: cluster, instance: instance, task: task))
         default:
             preconditionFailure("serveRead(_:) called with \(request.operation)")
         }
@@ -335,6 +366,18 @@ extension NodeLoop {
         guard let contact = lastLeaderContact else { return -1 }
         return Clock.monotonicMilliseconds() - contact
     }
+}
+
+/// A new agent credential for instance `id`: 32 random bytes from the system generator, which on Linux reads
+/// getrandom(2) (falling back to /dev/urandom) and is cryptographically secure; apply only reads it from the command.
+func randomAgentCredential(_ id: String) -> String {
+    var generator = SystemRandomNumberGenerator()
+    var secret: [UInt8] = []
+    while secret.count < AgentCredential.secretBytes {
+        let word = generator.next() as UInt64
+        for shift in stride(from: 0, to: 64, by: 8) { secret.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+    }
+    return AgentCredential.make(instanceID: id, secret: secret)
 }
 
 /// 128 random bits as 32 hex digits: a resource id (the shell's randomness; apply only reads it from the command).

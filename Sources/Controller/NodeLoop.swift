@@ -115,6 +115,8 @@ final class NodeLoop {
     let snapshotQueue = DispatchQueue(label: "gantry-snapshot-encoder", qos: .utility)
     /// Where rounds are computed, so a long one never delays heartbeats, appends or reads.
     let orchestrationQueue = DispatchQueue(label: "gantry-orchestrator", qos: .userInitiated)
+    /// Calls agents for task logs off the loop.
+    let logProxy: AgentLogProxy
 
     init(
         configuration: ControllerConfiguration,
@@ -137,6 +139,7 @@ final class NodeLoop {
         self.storage = storage
         self.node = node
         self.state = state
+        self.logProxy = AgentLogProxy(timeoutMilliseconds: configuration.requestTimeoutMilliseconds)
         let now = Clock.monotonicMilliseconds()
         nextTick = now + Int64(configuration.tickMilliseconds)
         nextSweep = now + 100

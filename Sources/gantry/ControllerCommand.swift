@@ -21,7 +21,9 @@ let controllerHelp = """
       --election-ms N           (electionMs) election timeout, randomized in [N, 2N), default 1000;
                                 must be at least 3 × heartbeat
       --tokens-file FILE        (tokensFile) API tokens: {"tokens":[{"name","role","token"}]},
-                                roles admin, operator, readonly; the same file on every controller
+                                roles admin, operator, readonly, and agent (a join token: it can only
+                                register container instances; each gets its own agent credential);
+                                the same file on every controller
       --peer-secret-file FILE   (peerSecretFile) shared peer secret, at least 16 bytes, same on every controller
       --snapshot-every N        (snapshotEvery) applied entries between snapshots, default 10000
       --instance-ttl-ms N       (instanceTtlMs) an agent silent this long has its instance declared lost and its

@@ -26,6 +26,11 @@ let taskHelp = """
       gantry task list --cluster C [--service S] [--family F] [--instance ID] [--desired-status RUNNING|STOPPED]
       gantry task describe --cluster C ID
       gantry task stop --cluster C ID [--reason TEXT]
+      gantry task logs --cluster C ID [--container NAME] [--follow]
+                            a container's output, fetched from the task's agent by the controller (role operator);
+                            default container: the task's first essential one. --follow polls every second from
+                            where the last answer ended until the container has stopped and printed everything
+                            (or Ctrl-C). --output json prints each answer as it comes.
     Common options: --addr HOST:PORT (GANTRY_ADDR), --token TOKEN (GANTRY_TOKEN), --output table|json
     """
 
@@ -176,9 +181,9 @@ func runTask(_ words: [String]) throws(CommandError) {
         words,
         valued: clientFlags.union([
             "cluster", "task-definition", "count", "started-by", "service", "family", "instance", "desired-status",
-            "reason", "max-results", "next-token",
+            "reason", "max-results", "next-token", "container",
         ]),
-        booleans: []
+        booleans: ["follow"]
     )
     let client = try Client(arguments)
     guard let cluster = arguments["cluster"] else { throw CommandError("--cluster is required") }
@@ -249,7 +254,14 @@ func runTask(_ words: [String]) throws(CommandError) {
         if client.json { return printJSON(response) }
         struct Tasks: Decodable { var tasks: [TaskBody] }
         for task in try decodeBody(Tasks.self, response).tasks { print(line(task)) }
+    case ("logs", 2):
+        try runTaskLogs(
+            client,
+            base + "/\(pathEscaped(positional[1]))/logs",
+            container: arguments["container"],
+            follow: arguments.isSet("follow")
+        )
     default:
-        throw CommandError("usage: gantry task run|list|describe|stop (see gantry task --help)")
+        throw CommandError("usage: gantry task run|list|describe|stop|logs (see gantry task --help)")
     }
 }

@@ -21,7 +21,7 @@ let usage = """
       taskdef              register|list|families|describe|deregister|delete task definitions
       instance             list|describe|drain|activate|deregister container instances, attributes
       service              create|list|describe|update|delete|events|deployments|rollback|explain services
-      task                 run|list|describe|stop tasks
+      task                 run|list|describe|stop tasks, logs of their containers
 
     Other:
       version, --version   print the version

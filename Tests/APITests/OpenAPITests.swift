@@ -80,6 +80,12 @@ private let samples: [String: (target: String, body: String)] = [
     "POST /v1/clusters/{cluster}/tasks": ("/v1/clusters/prod/tasks", #"{"taskDefinition":"web:1","count":1}"#),
     "GET /v1/clusters/{cluster}/tasks": ("/v1/clusters/prod/tasks?desiredStatus=RUNNING&family=web", ""),
     "GET /v1/clusters/{cluster}/tasks/{task}": ("/v1/clusters/prod/tasks/\(instanceID)", ""),
+    "GET /v1/clusters/{cluster}/tasks/{task}/logs": (
+        "/v1/clusters/prod/tasks/\(instanceID)/logs?container=web&offset=12", ""
+    ),
+    "GET /v1/clusters/{cluster}/container-instances/{id}/tasks/{task}/secrets": (
+        "/v1/clusters/prod/container-instances/\(instanceID)/tasks/\(instanceID)/secrets", ""
+    ),
     "POST /v1/clusters/{cluster}/tasks/{task}/stop": ("/v1/clusters/prod/tasks/\(instanceID)/stop", #"{"reason":"x"}"#),
     "POST /v1/clusters/{cluster}/attributes/delete": (
         "/v1/clusters/prod/attributes/delete", #"{"attributes":[{"name":"disk","targetId":"\#(instanceID)"}]}"#
@@ -220,10 +226,10 @@ private func parsedDocument() throws -> JSONValue {
 
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    @Test("documents exactly 46 routes, each label once")
+    @Test("documents exactly 48 routes, each label once")
     func routeCount() {
         let labels = OpenAPI.routes.map(\.label)
-        #expect(labels.count == 46)
+        #expect(labels.count == 48)
         #expect(Set(labels).count == labels.count)
         #expect(Set(OpenAPI.routes.map(\.operationID)).count == labels.count)
     }
@@ -418,13 +424,15 @@ struct OpenAPITests {
             reservedPorts: [22],
             availabilityZone: "az1",
             attributes: [Attribute(name: "disk", value: "ssd")],
-            agentVersion: "0.1.0"
+            agentVersion: "0.1.0",
+            agentAddress: "10.0.0.5:7070",
+            agentCredential: AgentCredential.make(instanceID: instanceID, secret: Array(repeating: 7, count: 32))
         )
         let instance = domain.apply(
             .registerContainerInstance(cluster: "prod", registration: registration),
             context: context
         )
-        try check(DomainRender.result(instance, index: 7), "ContainerInstanceResponse", "register instance")
+        try check(DomainRender.result(instance, index: 7), "RegisterContainerInstanceResponse", "register instance")
         try check(
             DomainRender.query(.listContainerInstances(cluster: "prod", status: nil, page: Page()), in: domain),
             "ContainerInstanceList",
@@ -475,6 +483,10 @@ struct OpenAPITests {
         )
         try check(Render.parameter(parameter, name: "app/db", revealSecret: true), "Parameter", "get parameter")
         try check(Render.parameterList([parameter]), "ParameterList", "list parameters")
+        let secrets = Render.taskSecrets(.success(["web": [.init(name: "DB_PASSWORD", value: "s3cret")], "side": []]))
+        try check(secrets, "TaskSecretsResponse", "task secrets")
+        let missing = Render.taskSecrets(.failure(.parameterNotFound(container: "web", secret: "DB", parameter: "db")))
+        try check(missing, "Error", "task secrets, missing parameter")
         try check(Render.commandResult(.parameterWritten(name: "a", version: 1), index: 2), "ParameterWritten", "put")
         try check(
             Render.commandResult(.parameterDeleted(name: "a", version: 1), index: 2),

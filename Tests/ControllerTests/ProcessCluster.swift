@@ -20,6 +20,8 @@ final class ProcessCluster: @unchecked Sendable {
 
     static let adminToken = "test-admin-token-0000001"
     static let readonlyToken = "test-readonly-token-00001"
+    /// A join token (role agent): it can only register an instance.
+    static let joinToken = "test-agent-join-token-001"
     static let clusterID = "test-cluster"
 
     let directory: String
@@ -53,7 +55,8 @@ final class ProcessCluster: @unchecked Sendable {
             "\(directory)/tokens.json",
             """
             {"tokens":[{"name":"admin","role":"admin","token":"\(Self.adminToken)"},
-            {"name":"viewer","role":"readonly","token":"\(Self.readonlyToken)"}]}
+            {"name":"viewer","role":"readonly","token":"\(Self.readonlyToken)"},
+            {"name":"join","role":"agent","token":"\(Self.joinToken)"}]}
             """
         )
         try writeFile("\(directory)/secret", "test-cluster-secret-0123456789")

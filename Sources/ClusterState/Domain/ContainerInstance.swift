@@ -77,6 +77,17 @@ package struct ContainerInstance: Sendable, Equatable, Codable {
     package var updatedAt: Int64
     /// +1 on every change (optimistic concurrency for placement).
     package var version: Int
+    /// `host:port` where the instance's agent serves its own API (task logs), as it registered it; nil when it gave
+    /// none (its tasks' logs cannot then be read through the controllers).
+    package var agentAddress: String?
+    /// The agent's credential (`AgentCredential`), chosen by the leader at registration; nil for instances
+    /// registered before agents had credentials (optional, so older snapshots still decode).
+    ///
+    /// Held in plain text on purpose, not as a hash: the controllers must present it to the agent when they proxy
+    /// its tasks' logs, so they need the secret itself. The replicated state holds it as it holds secret parameter
+    /// values, and state snapshots are admin-only. The API never renders it: `DomainRender` blanks it in every view
+    /// of an instance, and only the registration's answer carries it (as `agentCredential`).
+    package var agentCredential: String?
 }
 
 /// What an agent registers.
@@ -101,6 +112,10 @@ package struct InstanceRegistration: Sendable, Equatable, Codable {
     package var attributes: [Attribute]
     /// The agent's version.
     package var agentVersion: String
+    /// `host:port` where controllers reach the agent's API (for task logs); optional.
+    package var agentAddress: String?
+    /// The agent's credential, assigned by the leader together with `id` (nil in the API's request).
+    package var agentCredential: String?
 
     /// Creates a registration.
     package init(
@@ -113,7 +128,9 @@ package struct InstanceRegistration: Sendable, Equatable, Codable {
         cpuArchitecture: String = "x86_64",
         availabilityZone: String? = nil,
         attributes: [Attribute] = [],
-        agentVersion: String
+        agentVersion: String,
+        agentAddress: String? = nil,
+        agentCredential: String? = nil
     ) {
         self.id = id
         self.hostname = hostname
@@ -125,6 +142,8 @@ package struct InstanceRegistration: Sendable, Equatable, Codable {
         self.availabilityZone = availabilityZone
         self.attributes = attributes
         self.agentVersion = agentVersion
+        self.agentAddress = agentAddress
+        self.agentCredential = agentCredential
     }
 
     /// Why this registration breaks a rule, as (field, rule), or nil.
@@ -145,6 +164,9 @@ package struct InstanceRegistration: Sendable, Equatable, Codable {
         }
         if agentVersion.isEmpty || agentVersion.utf8.count > 64 {
             return ("agentVersion", "must be 1 to 64 characters")
+        }
+        if let address = agentAddress, let problem = AgentAddressRules.problem(address) {
+            return ("agentAddress", problem)
         }
         if attributes.count > 10 { return ("attributes", "at most 10 custom attributes") }
         for (position, attribute) in attributes.enumerated() {

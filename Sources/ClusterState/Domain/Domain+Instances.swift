@@ -8,6 +8,12 @@ extension Domain {
                 return .invalid("id", "must be the 32 hex digits the leader assigns")
             }
             if let (field, rule) = registration.problem() { return .invalid(field, rule) }
+            if let credential = registration.agentCredential, !AgentCredential.isWellFormed(credential, for: id) {
+                return .invalid(
+                    "agentCredential",
+                    "must be the credential the leader assigns: gagent.<id>.<64 hex digits>"
+                )
+            }
             guard instances[id] == nil else {
                 return .refused(
                     status: 409,
@@ -45,10 +51,12 @@ extension Domain {
                 pendingTasksCount: 0,
                 registeredAt: context.time,
                 updatedAt: context.time,
-                version: 1
+                version: 1,
+                agentAddress: registration.agentAddress,
+                agentCredential: registration.agentCredential
             )
             instances[id] = instance
-            return .containerInstance(instance)
+            return .instanceRegistered(instance)
         case .deregisterContainerInstance(let clusterName, let reference, let force):
             guard var instance = instance(reference, in: clusterName) else {
                 return .instanceNotFound(reference, clusterName)

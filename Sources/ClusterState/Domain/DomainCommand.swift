@@ -10,7 +10,7 @@ package enum DomainCommand: Sendable, Equatable, Codable {
     case deregisterTaskDefinition(family: String, revision: Int)
     /// DeleteTaskDefinitions: only INACTIVE revisions.
     case deleteTaskDefinition(family: String, revision: Int)
-    /// RegisterContainerInstance (by an agent); the leader assigns the id.
+    /// RegisterContainerInstance (by an agent); the leader assigns the id and the agent's credential.
     case registerContainerInstance(cluster: String, registration: InstanceRegistration)
     /// DeregisterContainerInstance: the instance becomes INACTIVE.
     case deregisterContainerInstance(cluster: String, id: String, force: Bool)
@@ -45,22 +45,30 @@ package enum DomainCommand: Sendable, Equatable, Codable {
     /// An operator's rollback: a new deployment of the last COMPLETED deployment's task definition, or of `to`.
     case rollbackService(cluster: String, service: String, to: String?)
 
-    /// The command with the ids the leader assigns removed (for comparing a retry with the original).
+    /// The command with the ids (and credentials) the leader assigns removed (for comparing a retry with the
+    /// original).
     package var withoutLeaderIDs: DomainCommand {
         switch self {
         case .registerContainerInstance(let cluster, var registration):
             registration.id = nil
+            registration.agentCredential = nil
             return .registerContainerInstance(cluster: cluster, registration: registration)
         default:
             return self
         }
     }
 
-    /// The command with the ids the leader assigns filled in by `make` (registrations without an id).
-    package func fillingIDs(_ make: () -> String) -> DomainCommand {
+    /// The command with what the leader assigns filled in: a registration without an id gets one from `make`,
+    /// and the agent credential `agentCredential` makes for that id (nil: none, as before agents had credentials).
+    package func fillingIDs(
+        _ make: () -> String,
+        agentCredential: (String) -> String? = { _ in nil }
+    ) -> DomainCommand {
         switch self {
         case .registerContainerInstance(let cluster, var registration) where registration.id == nil:
-            registration.id = make()
+            let id = make()
+            registration.id = id
+            registration.agentCredential = agentCredential(id)
             return .registerContainerInstance(cluster: cluster, registration: registration)
         default:
             return self
@@ -93,6 +101,8 @@ package enum DomainResult: Sendable, Equatable, Codable {
     case taskDefinition(TaskDefinitionRecord)
     /// The container instance as it now stands.
     case containerInstance(ContainerInstance)
+    /// A container instance just registered: its answer (and only its answer) carries the agent's credential.
+    case instanceRegistered(ContainerInstance)
     /// Attributes put or deleted.
     case attributes([Attribute])
     /// The service as it now stands.
