@@ -13,6 +13,8 @@ package struct AgentConfiguration: Sendable {
     package var token: String?
     /// Where the agent serves its containers' logs to the controllers (`host:port`), or nil for no log server.
     package var listen: String?
+    /// The address the controllers should call for logs, when it differs from `listen` (a wildcard bind, NAT).
+    package var advertise: String?
     /// Host ports the host itself holds, not to be given to tasks.
     package var reservedPorts: [Int] = []
     /// The cluster to join.
@@ -97,7 +99,7 @@ package final class Agent {
                 memory: configuration.memory,
                 reservedPorts: configuration.reservedPorts,
                 availabilityZone: configuration.availabilityZone,
-                agentAddress: configuration.listen
+                agentAddress: configuration.advertise ?? configuration.listen
             )
         )
         for _ in 0..<(configuration.controllers.count * 20) {

@@ -22,6 +22,8 @@ let agentUsage = """
                            sim/crash, sim/failstart, sim/unhealthy)
       --docker-socket P    the engine's unix socket (default GANTRY_DOCKER_SOCKET or /var/run/docker.sock)
       --listen HOST:PORT   serve container logs to the controllers here (gantry task logs); default: no logs
+      --advertise H:PORT   the address the controllers call for logs, if not --listen's (e.g. with a 0.0.0.0
+                           bind); an IPv4 address
       --hostname NAME      registered hostname (default: this host's name)
       --cpu N              CPU units offered, 1024 per core (default: this host's cores × 1024; sim: 1024)
       --memory N           memory offered in MiB (default: this host's memory less 256; sim: 1024)
@@ -43,7 +45,7 @@ func runAgent(_ words: [String]) throws(CommandError) {
         words,
         valued: [
             "controllers", "token", "cluster", "state-dir", "runtime", "hostname", "cpu", "memory", "zone",
-            "heartbeat-ms", "docker-socket", "listen", "sim-instances",
+            "heartbeat-ms", "docker-socket", "listen", "advertise", "sim-instances",
         ],
         booleans: []
     )
@@ -93,6 +95,13 @@ func runAgent(_ words: [String]) throws(CommandError) {
             port > 0, !listen[..<colon].isEmpty
         else { throw CommandError("gantry agent: --listen must be HOST:PORT with a port 1-65535") }
         configuration.listen = listen
+    }
+    if let advertise = arguments["advertise"] {
+        guard configuration.listen != nil else { throw CommandError("gantry agent: --advertise needs --listen") }
+        guard let colon = advertise.lastIndex(of: ":"), let port = UInt16(advertise[advertise.index(after: colon)...]),
+            port > 0, !advertise[..<colon].isEmpty
+        else { throw CommandError("gantry agent: --advertise must be HOST:PORT with a port 1-65535") }
+        configuration.advertise = advertise
     }
     var instances = 1
     if let value = try arguments.integer("sim-instances") {

@@ -26,6 +26,8 @@ struct AgentEndToEndTests {
         let cluster: ProcessCluster
         let runtime: String
         var pids: [Int: pid_t] = [:]
+        /// Where each agent serves its containers' logs.
+        var logPorts: [Int: UInt16] = [:]
 
         init(_ cluster: ProcessCluster, runtime: String) throws {
             self.cluster = cluster
@@ -41,17 +43,19 @@ struct AgentEndToEndTests {
 
         func stateDirectory(_ number: Int) -> String { "\(cluster.directory)/agent\(number)" }
 
+        /// Starts agent `number` with the join token (it then acts with its own credential), serving logs.
         func start(_ number: Int) throws {
             let controllers = cluster.members.values.map { "127.0.0.1:\($0.apiPort)" }.sorted().joined(separator: ",")
+            if logPorts[number] == nil { logPorts[number] = try freePort() }
             pids[number] = try spawn(
                 [
                     cluster.binary, "agent", "--controllers", controllers, "--cluster", "e2e",
                     "--state-dir", stateDirectory(number), "--runtime", runtime, "--hostname", "agent\(number)",
                     "--cpu", "2048", "--memory", "2048", "--heartbeat-ms", "300",
-                    "--docker-socket", AgentEndToEndTests.dockerSocket,
+                    "--docker-socket", AgentEndToEndTests.dockerSocket, "--listen", "127.0.0.1:\(logPorts[number]!)",
                 ],
                 log: "\(cluster.directory)/agent\(number).log",
-                environment: ["GANTRY_TOKEN=\(ProcessCluster.adminToken)"]
+                environment: ["GANTRY_TOKEN=\(ProcessCluster.joinToken)"]
             )
         }
 
@@ -208,6 +212,67 @@ struct AgentEndToEndTests {
 }
 
 extension AgentEndToEndTests {
+    @Test(
+        "a task's secret reaches its container and its output comes back through `gantry task logs`",
+        arguments: ["docker", "exec"]
+    )
+    func secretsAndLogs(runtime: String) throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        let agents = try Agents(cluster, runtime: runtime)
+        defer { agents.shutdown() }
+        func send(_ method: String, _ target: String, _ body: String) -> Int {
+            cluster.request(leader, method, target, body: body)?.status ?? 0
+        }
+        #expect(send("POST", "/v1/clusters", #"{"clusterName":"e2e"}"#) == 200)
+        #expect(send("PUT", "/v1/parameters/app/token", #"{"value":"s3cr3t-value","secret":true}"#) == 200)
+        let definition =
+            #"{"family":"talker","containerDefinitions":[{"name":"main","image":"gantry/busybox:latest","#
+            + #""memory":64,"cpu":64,"secrets":[{"name":"TOKEN","valueFrom":"app/token"}],"#
+            + #""command":["sh","-c","echo token=$TOKEN; trap 'exit 0' TERM; "#
+            + #"i=0; while true; do i=$((i+1)); echo line $i; sleep 0.2 & wait; done"]}]}"#
+        #expect(send("POST", "/v1/task-definitions", definition) == 200)
+        try agents.start(1)
+        let started = monotonicMilliseconds()
+        let ran = cluster.request(leader, "POST", "/v1/clusters/e2e/tasks", body: #"{"taskDefinition":"talker"}"#)
+        let task = try #require(ran.flatMap { jsonString($0.bodyText, "id") }, "\(ran?.bodyText ?? "")")
+        let address = cluster.members.values.map { "127.0.0.1:\($0.apiPort)" }.sorted().joined(separator: ",")
+        var output = ""
+        while !output.contains("line 3") && monotonicMilliseconds() - started < 30_000 {
+            output =
+                (try? run(
+                    [cluster.binary, "task", "logs", "--cluster", "e2e", task],
+                    environment: ["GANTRY_ADDR=\(address)", "GANTRY_TOKEN=\(ProcessCluster.adminToken)"]
+                ))?.output ?? ""
+            usleep(200_000)
+        }
+        #expect(output.contains("token=s3cr3t-value"), "the secret reached the container: \(output)")
+        #expect(output.contains("line 3"), "its output came back through a controller: \(output)")
+        print("e2e[\(runtime)]: secret resolved and logs read back \(monotonicMilliseconds() - started) ms after run")
+        // --follow keeps reading as the container writes, from where it was.
+        let followLog = "\(cluster.directory)/follow.log"
+        let follower = try spawn(
+            [cluster.binary, "task", "logs", "--cluster", "e2e", task, "--follow"],
+            log: followLog,
+            environment: ["GANTRY_ADDR=\(address)", "GANTRY_TOKEN=\(ProcessCluster.adminToken)"]
+        )
+        let before = output.split(separator: "\n").filter { $0.hasPrefix("line ") }.count
+        usleep(3_000_000)
+        kill(follower, SIGTERM)
+        reap(follower)
+        let followed = String(decoding: (try? readWholeFile(followLog)) ?? [], as: UTF8.self)
+        let lines = followed.split(separator: "\n").filter { $0.hasPrefix("line ") }.count
+        #expect(lines >= before + 5, "--follow kept reading as the container wrote (\(before) then \(lines) lines)")
+        // The secret is in the container's output only: never in an agent's or a controller's log.
+        let agentLog = String(decoding: (try? readWholeFile("\(cluster.directory)/agent1.log")) ?? [], as: UTF8.self)
+        #expect(!agentLog.isEmpty && !agentLog.contains("s3cr3t-value"))
+        for id in cluster.members.keys {
+            #expect(!cluster.logTail(id, lines: 1_000_000).contains("s3cr3t-value"))
+        }
+    }
+
     @Test(
         "a revision whose container exits 1 at start trips the circuit breaker and rolls back",
         arguments: ["docker", "exec"]
