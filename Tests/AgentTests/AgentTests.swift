@@ -182,9 +182,18 @@ struct RuntimeContractTests {
     @Test("SIGKILL after the stop timeout when SIGTERM is ignored", arguments: ["docker", "exec"])
     func stopTimeout(runtimeName: String) throws {
         let runtime = try Self.runtime(runtimeName)
-        let stubborn = ["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"]
+        let stubborn = ["sh", "-c", "trap '' TERM; echo ready; while true; do sleep 0.1; done"]
         try runtime.start(assignment("k"), Self.definition(stubborn, image: Self.image), secrets: [:])
         #expect(Self.await(runtime, "k") { $0?.state == .running })
+        // Only once the trap is set (it said so) does ignoring SIGTERM hold.
+        var ready = false
+        for _ in 0..<200 where !ready {
+            ready =
+                (try? runtime.logs.read(task: "k", container: "main", offset: 0, limit: 100))??.text.contains("ready")
+                == true
+            if !ready { usleep(50_000) }
+        }
+        #expect(ready, "the container set its trap")
         let asked = Agent.milliseconds()
         runtime.stop("k", timeoutSeconds: 1)
         #expect(Self.await(runtime, "k") { Self.exited($0) })
