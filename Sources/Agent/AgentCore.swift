@@ -93,6 +93,18 @@ package struct AgentCore: Sendable {
                     reports.append(
                         TaskStateReport(task: task.id, epoch: task.epoch, status: "STOPPED", reason: "never started")
                     )
+                } else if !task.isStarting {
+                    // The state says it runs here, but the runtime (which adopted everything this host has) has no
+                    // trace of it: removed behind the agent's back, or gone with the host. Report it so it is
+                    // replaced rather than counted as running forever.
+                    reports.append(
+                        TaskStateReport(
+                            task: task.id,
+                            epoch: task.epoch,
+                            status: "STOPPED",
+                            reason: "its container is gone from this host (removed outside gantry, or lost)"
+                        )
+                    )
                 }
                 continue
             }

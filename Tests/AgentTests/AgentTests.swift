@@ -42,6 +42,17 @@ struct AgentCoreTests {
         #expect(core.plan(assignments: [assignment("a", epoch: 3)], local: [:]) == [.start(assignment("a", epoch: 3))])
     }
 
+    @Test("a task the state shows running here but the host has no trace of is reported stopped, never restarted")
+    func lostContainer() {
+        var core = AgentCore()
+        let lost = assignment("l", epoch: 2, last: "RUNNING")
+        #expect(core.plan(assignments: [lost], local: [:]).isEmpty, "not started again: it may run elsewhere")
+        let reports = core.reports(assignments: [lost, assignment("p")], local: [:])
+        #expect(reports.count == 1)
+        #expect(reports.first?.task == "l" && reports.first?.status == "STOPPED" && reports.first?.epoch == 2)
+        #expect(reports.first?.reason?.contains("gone from this host") == true)
+    }
+
     @Test("reports carry the container's epoch: exits, starts, health changes and never-started stops")
     func reports() {
         let core = AgentCore()

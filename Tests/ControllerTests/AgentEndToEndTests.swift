@@ -213,6 +213,76 @@ struct AgentEndToEndTests {
 
 extension AgentEndToEndTests {
     @Test(
+        "a container that vanished while its agent was down is reported stopped when the agent returns, and replaced",
+        arguments: ["docker", "exec"]
+    )
+    func vanishedWhileAgentDown(runtime: String) throws {
+        let cluster = try ProcessCluster(size: 3)
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let leader = try #require(cluster.waitForLeader())
+        let agents = try Agents(cluster, runtime: runtime)
+        defer { agents.shutdown() }
+        func send(_ method: String, _ target: String, _ body: String) -> Int {
+            cluster.request(leader, method, target, body: body)?.status ?? 0
+        }
+        func describe() -> String {
+            cluster.request(leader, "GET", "/v1/clusters/e2e/services/web?consistency=stale")?.bodyText ?? ""
+        }
+        #expect(send("POST", "/v1/clusters", #"{"clusterName":"e2e"}"#) == 200)
+        #expect(send("POST", "/v1/task-definitions", Self.definition("web", Self.runs(), stopTimeout: 2)) == 200)
+        try agents.start(1)
+        #expect(
+            send("POST", "/v1/clusters/e2e/services", #"{"serviceName":"web","taskDefinition":"web","desiredCount":2}"#)
+                == 200
+        )
+        var started = monotonicMilliseconds()
+        while (serviceRunningCount(describe()) != 2 || agents.live(1).count != 2)
+            && monotonicMilliseconds() - started < 30_000
+        {
+            usleep(200_000)
+        }
+        let before = agents.live(1)
+        #expect(before.count == 2, "2 containers running: \(before)")
+        // The agent stops (its containers keep running); one container disappears behind its back.
+        let pid = try #require(agents.pids[1])
+        kill(pid, SIGTERM)
+        reap(pid)
+        agents.pids[1] = nil
+        let victim = try #require(before.first)
+        if runtime == "docker" {
+            #expect(dockerCall("DELETE", "/containers/gantry-\(victim)-main?force=1")?.status == 204)
+        } else {
+            let file = "\(agents.stateDirectory(1))/logs/\(victim)-main.pid"
+            let group = try #require(readLine(file).flatMap { $0.split(separator: " ").first }.flatMap { Int32($0) })
+            kill(-group, SIGKILL)
+        }
+        started = monotonicMilliseconds()
+        try agents.start(1)
+        var replaced = false
+        var text = ""
+        while !replaced && monotonicMilliseconds() - started < 30_000 {
+            text =
+                cluster.request(leader, "GET", "/v1/clusters/e2e/tasks/\(victim)?consistency=stale")?.bodyText ?? ""
+            let live = agents.live(1)
+            // docker: no container left to adopt, so "gone from this host"; exec: the killed process may still be
+            // adopted (its pid not yet reaped) and then seen to exit, code unknown (-1).
+            replaced =
+                (text.contains("gone from this host") || (runtime == "exec" && text.contains("exited with code -1")))
+                && text.contains(#""desiredStatus":"STOPPED""#) && serviceRunningCount(describe()) == 2
+                && live.count == 2
+                && !live.contains(victim)
+            usleep(200_000)
+        }
+        #expect(replaced, "the vanished task was reported and replaced: \(text)")
+        print(
+            "e2e[\(runtime)]: a container gone while its agent was down: replaced \(monotonicMilliseconds() - started) ms after the agent returned"
+        )
+    }
+}
+
+extension AgentEndToEndTests {
+    @Test(
         "a task's secret reaches its container and its output comes back through `gantry task logs`",
         arguments: ["docker", "exec"]
     )
