@@ -35,8 +35,21 @@ let package = Package(
         .target(name: "Orchestration", dependencies: ["ClusterState", "Scheduler"], swiftSettings: strictSettings),
         // Core + shell: the agent — its decisions (pure) and the runtimes (exec, sim) that run the tasks.
         .target(name: "Agent", dependencies: ["ClusterState", "HTTP"], swiftSettings: strictSettings),
+        // The system libcrypto (OpenSSL), for SHA-256 and HMAC-SHA256; `apt-get install libssl-dev`.
+        .systemLibrary(
+            name: "CCrypto",
+            path: "Sources/CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
+        // Core: AWS Signature Version 4 verification (canonical request, signing key, checks), crypto via CCrypto.
+        .target(name: "AWSAuth", dependencies: ["CCrypto", "HTTP"], swiftSettings: strictSettings),
         // Core: the admin API's routes, request validation, auth and response rendering.
-        .target(name: "API", dependencies: ["ClusterState", "HTTP", "Orchestration"], swiftSettings: strictSettings),
+        .target(
+            name: "API",
+            dependencies: ["ClusterState", "HTTP", "Orchestration", "AWSAuth"],
+            swiftSettings: strictSettings
+        ),
         // Shell: the controller node (node loop, storage, peer transport, HTTP API).
         .target(
             name: "Controller",
@@ -81,7 +94,17 @@ let package = Package(
             dependencies: ["Orchestration", "Scheduler", "ClusterState"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "APITests", dependencies: ["API", "ClusterState", "HTTP"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "AWSAuthTests",
+            dependencies: ["AWSAuth", "HTTP"],
+            exclude: ["make-vectors.py"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "APITests",
+            dependencies: ["API", "ClusterState", "HTTP", "AWSAuth"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ControllerTests",
             dependencies: ["Controller", "Raft", "Wire", "HTTP", "ClusterState", "API"],

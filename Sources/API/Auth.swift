@@ -1,3 +1,5 @@
+package import AWSAuth
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -37,17 +39,41 @@ package enum Role: Int, Sendable, Comparable, CaseIterable, CustomStringConverti
     }
 }
 
-/// The API tokens of a controller, loaded from the tokens file:
-/// `{"tokens": [{"name": "ci", "role": "operator", "token": "<at least 16 characters>"}]}`.
+/// The API tokens and AWS access keys of a controller, loaded from the tokens file:
+///
+///     {"tokens": [{"name": "ci", "role": "operator", "token": "<at least 16 characters>"}],
+///      "accessKeys": [{"name": "aws-cli", "role": "operator", "accessKeyId": "<16-128 of A-Z 0-9>",
+///                      "secretAccessKey": "<at least 16 characters>", "sessionToken": "<optional>"}]}
+///
+/// Bearer tokens authenticate the admin API; access keys authenticate requests signed with AWS Signature Version 4
+/// (the ECS-compatible API), see `authenticate(sigV4:now:region:service:)`.
 package struct TokenTable: Sendable {
-    /// One token.
+    /// One token, or the identity of an access key that signed a request.
     package struct Entry: Sendable, Equatable {
         /// Who holds it (for logs and metrics; never the secret).
         package var name: String
         /// What it may do.
         package var role: Role
-        /// The secret, as bytes.
+        /// The secret, as bytes; empty for an entry an access key authenticated (its secret stays in `accessKeys`).
         var secret: [UInt8]
+    }
+
+    /// One AWS access key and who holds it.
+    package struct AccessKeyEntry: Sendable, Equatable {
+        /// Who holds it (for logs and metrics; never the secret).
+        package var name: String
+        /// What it may do: readonly, operator or admin (never agent).
+        package var role: Role
+        /// The key: id, secret and optional session token.
+        package var key: AccessKey
+
+        /// An entry from its parts.
+        package init(name: String, role: Role, key: AccessKey) {
+            precondition(role != .agent, "access key '\(key.accessKeyID)' cannot have role agent")
+            self.name = name
+            self.role = role
+            self.key = key
+        }
     }
 
     /// The shortest token accepted.
@@ -55,6 +81,8 @@ package struct TokenTable: Sendable {
 
     /// Every token.
     package let entries: [Entry]
+    /// Every access key. Invariant: no two share an access key id.
+    package let accessKeys: [AccessKeyEntry]
 
     /// Parses the tokens file. Throws a one-line error naming the entry and the rule it breaks.
     package init(json bytes: [UInt8]) throws(ConfigurationError) {
@@ -64,14 +92,24 @@ package struct TokenTable: Sendable {
                 var role: String?
                 var token: String?
             }
+            struct Key: Decodable {
+                var name: String?
+                var role: String?
+                var accessKeyId: String?
+                var secretAccessKey: String?
+                var sessionToken: String?
+            }
             var tokens: [Token]?
+            var accessKeys: [Key]?
         }
         let file: File
         do {
             file = try JSONDecoder().decode(File.self, from: Data(bytes))
         } catch {
             throw ConfigurationError(
-                "tokens file is not valid JSON of the form {\"tokens\":[{\"name\",\"role\",\"token\"}]}"
+                "tokens file is not valid JSON of the form {\"tokens\":[{\"name\",\"role\",\"token\"}], "
+                    + "\"accessKeys\":[{\"name\",\"role\",\"accessKeyId\",\"secretAccessKey\"}]}"
+                    + Self.decodingLocation(error)
             )
         }
         guard let tokens = file.tokens, !tokens.isEmpty else {
@@ -93,11 +131,67 @@ package struct TokenTable: Sendable {
             entries.append(Entry(name: name, role: role, secret: Array(secret.utf8)))
         }
         self.entries = entries
+
+        var accessKeys: [AccessKeyEntry] = []
+        for (position, key) in (file.accessKeys ?? []).enumerated() {
+            let label = "tokens file: accessKeys[\(position)]"
+            guard let name = key.name, !name.isEmpty else { throw ConfigurationError("\(label).name is missing") }
+            guard let roleName = key.role, let role = Role(name: roleName), role != .agent else {
+                throw ConfigurationError("\(label).role must be one of admin, operator, readonly")
+            }
+            guard let id = key.accessKeyId, AccessKey.isValidID(id) else {
+                throw ConfigurationError(
+                    "\(label).accessKeyId must be \(AccessKey.minimumIDLength) to \(AccessKey.maximumIDLength) "
+                        + "characters, each A-Z or 0-9"
+                )
+            }
+            guard let secret = key.secretAccessKey, secret.utf8.count >= AccessKey.minimumSecretLength else {
+                throw ConfigurationError(
+                    "\(label).secretAccessKey must be at least \(AccessKey.minimumSecretLength) characters"
+                )
+            }
+            if let token = key.sessionToken, token.isEmpty {
+                throw ConfigurationError("\(label).sessionToken must not be empty (leave it out for none)")
+            }
+            guard !accessKeys.contains(where: { $0.key.accessKeyID == id }) else {
+                throw ConfigurationError("\(label).accessKeyId repeats an earlier access key")
+            }
+            let accessKey = AccessKey(accessKeyID: id, secretAccessKey: secret, sessionToken: key.sessionToken)
+            accessKeys.append(AccessKeyEntry(name: name, role: role, key: accessKey))
+        }
+        self.accessKeys = accessKeys
     }
 
-    /// A table holding `entries` as (name, role, token) triples.
-    package init(_ tokens: [(name: String, role: Role, token: String)]) {
+    /// A table holding `entries` as (name, role, token) triples, and `accessKeys`.
+    package init(_ tokens: [(name: String, role: Role, token: String)], accessKeys: [AccessKeyEntry] = []) {
         entries = tokens.map { Entry(name: $0.name, role: $0.role, secret: Array($0.token.utf8)) }
+        var seen: Set<String> = []
+        for entry in accessKeys {
+            precondition(seen.insert(entry.key.accessKeyID).inserted, "access key \(entry.key.accessKeyID) repeats")
+        }
+        self.accessKeys = accessKeys
+    }
+
+    /// Where in the file a decoding error is, as ` (at accessKeys[0].sessionToken)`; empty when it has no place.
+    static func decodingLocation(_ error: any Error) -> String {
+        let path: [any CodingKey]
+        switch error as? DecodingError {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
+            .dataCorrupted(let context):
+            path = context.codingPath
+        default:
+            return ""
+        }
+        guard !path.isEmpty else { return "" }
+        var text = ""
+        for key in path {
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return " (at \(text))"
     }
 
     /// The entry for an `Authorization: Bearer <token>` header value, or nil. Every stored token is compared, each
