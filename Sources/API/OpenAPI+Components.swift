@@ -157,7 +157,7 @@ extension OpenAPI {
             "Cluster": .object(
                 required: ["clusterArn", "clusterName", "status", "tags", "createdAt", "updatedAt"],
                 [
-                    "clusterArn": .string("arn:gantry:ecs:<region>:<account>:cluster/<name>"),
+                    "clusterArn": .string("arn:aws:ecs:<region>:<account>:cluster/<name>"),
                     "clusterName": .string(pattern: identifierPattern),
                     "status": .string(oneOf: ["ACTIVE"]),
                     "tags": .array(.ref("Tag")),
@@ -242,7 +242,7 @@ extension OpenAPI {
                 ],
                 [
                     "containerInstanceArn": .string(
-                        "arn:gantry:ecs:<region>:<account>:container-instance/<cluster>/<id>"
+                        "arn:aws:ecs:<region>:<account>:container-instance/<cluster>/<id>"
                     ),
                     "id": .string("32 hex digits, assigned by the leader.", pattern: "^[0-9a-f]{32}$"),
                     "cluster": .string(),

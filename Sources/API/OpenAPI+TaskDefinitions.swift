@@ -90,7 +90,7 @@ extension OpenAPI {
                         required: ["taskDefinitionArn", "revision", "status", "registeredAt", "networkMode"],
                         [
                             "taskDefinitionArn": .string(
-                                "arn:gantry:ecs:<region>:<account>:task-definition/<family>:<revision>"
+                                "arn:aws:ecs:<region>:<account>:task-definition/<family>:<revision>"
                             ),
                             "revision": .integer(minimum: 1),
                             "status": .string(

@@ -99,7 +99,7 @@ extension OpenAPI {
                     "deployments", "events", "tags", "createdAt", "updatedAt",
                 ],
                 [
-                    "serviceArn": .string("arn:gantry:ecs:<region>:<account>:service/<cluster>/<name>"),
+                    "serviceArn": .string("arn:aws:ecs:<region>:<account>:service/<cluster>/<name>"),
                     "serviceName": .string(),
                     "clusterArn": .string(),
                     "taskDefinition": .string("The PRIMARY deployment's task definition ARN."),
@@ -202,7 +202,7 @@ extension OpenAPI {
                     "desiredStatus", "containers", "cpu", "memory", "epoch", "createdAt", "version",
                 ],
                 [
-                    "taskArn": .string("arn:gantry:ecs:<region>:<account>:task/<cluster>/<id>"),
+                    "taskArn": .string("arn:aws:ecs:<region>:<account>:task/<cluster>/<id>"),
                     "id": .string(pattern: "^[0-9a-f]{32}$"),
                     "clusterArn": .string(),
                     "cluster": .string(),

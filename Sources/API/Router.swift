@@ -10,15 +10,27 @@ package enum Router {
     /// Routes `request`. Health routes are open; every other route needs a bearer token with its role, or (on the
     /// routes an agent calls) the agent credential of the instance it acts for. An agent credential is only
     /// checked for shape here: the caller verifies `APIRequest.agent` against the state (`AgentAccess.verify`).
-    package static func route(_ request: HTTPRequest, tokens: TokenTable) -> Result<APIRequest, APIError> {
+    ///
+    /// `principal` is a caller already authenticated elsewhere: the ECS face's verified caller, carried on the REST
+    /// requests it makes (`ECSGateway.principalHeader`). Pass it only for requests the gateway made on this node or
+    /// that a peer controller forwarded; never take it from a client.
+    package static func route(
+        _ request: HTTPRequest,
+        tokens: TokenTable,
+        principal: (name: String, role: Role)? = nil
+    ) -> Result<APIRequest, APIError> {
         do throws(APIError) {
-            return .success(try routeThrowing(request, tokens: tokens))
+            return .success(try routeThrowing(request, tokens: tokens, principal: principal))
         } catch {
             return .failure(error)
         }
     }
 
-    static func routeThrowing(_ request: HTTPRequest, tokens: TokenTable) throws(APIError) -> APIRequest {
+    static func routeThrowing(
+        _ request: HTTPRequest,
+        tokens: TokenTable,
+        principal: (name: String, role: Role)? = nil
+    ) throws(APIError) -> APIRequest {
         let (path, query) = try splitTarget(request.target)
         // Split first, then decode each segment: an escaped '/' (%2F) inside a path parameter must not change the
         // route (`/v1/clusters/a%2Fattributes` is the cluster named "a/attributes", not a's attributes).
@@ -33,7 +45,8 @@ package enum Router {
         let method = request.method
         let context = Context(
             request: request,
-            entry: tokens.authenticate(authorization: request.header("Authorization")),
+            entry: principal.map { TokenTable.Entry(name: $0.name, role: $0.role, secret: []) }
+                ?? tokens.authenticate(authorization: request.header("Authorization")),
             cluster: segments.count >= 3 && segments[0] == "v1" && segments[1] == "clusters" ? segments[2] : nil
         )
         func made(_ operation: Operation, _ route: String, _ access: Access?) throws(APIError) -> APIRequest {

@@ -45,10 +45,13 @@ package struct ControllerConfiguration: Sendable, Equatable {
     package var requestTimeoutMilliseconds = 10_000
     /// How long STOPPED tasks stay describable before the leader prunes them, in seconds.
     package var taskRetentionSeconds = 3600
-    /// The region in resource ARNs (`arn:gantry:ecs:<region>:<account>:…`).
-    package var region = "local"
+    /// Whether unsigned calls to the ECS face may read (as role readonly); off by default, so every ECS call must be
+    /// signed with an access key of the tokens file.
+    package var allowAnonymousRead = false
+    /// The region in resource ARNs (`arn:aws:ecs:<region>:<account>:…`), as the AWS CLI and boto3 expect them.
+    package var region = "us-east-1"
     /// The 12-digit account in resource ARNs.
-    package var account = "000000000000"
+    package var account = "123456789012"
     /// A backup file to initialize an empty data directory from (restore).
     package var restoreFrom: String?
 
@@ -76,6 +79,7 @@ package struct ControllerConfiguration: Sendable, Equatable {
         var region: String?
         var account: String?
         var taskRetentionSeconds: Int?
+        var allowAnonymousRead: Bool?
     }
 
     /// Fills fields from a config file's JSON.
@@ -108,6 +112,7 @@ package struct ControllerConfiguration: Sendable, Equatable {
         if let value = file.region { region = value }
         if let value = file.account { account = value }
         if let value = file.taskRetentionSeconds { taskRetentionSeconds = value }
+        if let value = file.allowAnonymousRead { allowAnonymousRead = value }
     }
 
     /// Parses `{"1": "host:port", ...}` into ids → addresses.
@@ -224,8 +229,8 @@ package struct ControllerConfiguration: Sendable, Equatable {
         }
     }
 
-    /// The prefix of every resource ARN: `arn:gantry:ecs:<region>:<account>`.
-    package var arnPrefix: String { "arn:gantry:ecs:\(region):\(account)" }
+    /// The prefix of every resource ARN: `arn:aws:ecs:<region>:<account>`, ECS's form, so tools that parse ARNs work.
+    package var arnPrefix: String { "arn:aws:ecs:\(region):\(account)" }
 
     /// Milliseconds per Raft tick: a tenth of the heartbeat, so timeouts are randomized finely.
     package var tickMilliseconds: Int { max(1, heartbeatMilliseconds / 10) }

@@ -122,6 +122,23 @@ package final class ControllerNode: Sendable {
         let requests = self.requests
         // Built once: the route is open, so answering it must not cost the node loop anything.
         let openAPIDocument = OpenAPI.response(version: gantryVersion)
+        let region = configuration.region
+        let allowAnonymousRead = configuration.allowAnonymousRead
+        let ecs = ECSService(
+            tokens: tokens,
+            context: ECSGateway.Context(arnPrefix: configuration.arnPrefix),
+            inbox: inbox,
+            requests: requests,
+            authenticate: { http in
+                ECSAuthentication.authenticate(
+                    http,
+                    tokens: tokens,
+                    now: Clock.wallMilliseconds() / 1_000,
+                    region: region,
+                    allowAnonymousRead: allowAnonymousRead
+                )
+            }
+        )
         let server = HTTPServer(
             host: apiHost,
             port: apiPort,
@@ -131,6 +148,23 @@ package final class ControllerNode: Sendable {
             idleTimeoutMilliseconds: 120_000,
             maxPendingPerConnection: 64,
             respondLater: { http, responder in
+                if ECSGateway.isECS(http) {
+                    ecs.serve(http) { responder.respond($0) }
+                    return
+                }
+                if http.header(ECSGateway.principalHeader) != nil {
+                    // Only the gateway and peer controllers may name a caller this way.
+                    requests.count(route: "unrouted", status: 400)
+                    responder.respond(
+                        APIError(
+                            status: 400,
+                            code: "invalid_header",
+                            message: "\(ECSGateway.principalHeader) is reserved for the controllers",
+                            field: ECSGateway.principalHeader
+                        ).response
+                    )
+                    return
+                }
                 switch Router.route(http, tokens: tokens) {
                 case .failure(let error):
                     requests.count(route: "unrouted", status: error.status)

@@ -264,7 +264,9 @@ extension NodeLoop {
                 to: from
             )
         }
-        switch Router.route(http, tokens: tokens) {
+        // A peer forwards what a client sent it (clients may not name a caller in ECSGateway.principalHeader: the
+        // API refuses such requests) or what its ECS gateway made for a caller it authenticated: trusted.
+        switch Router.route(http, tokens: tokens, principal: ECSGateway.principal(of: http)) {
         case .success(let request):
             handleRequest(request, http, forwardedFrom: from, reply: reply)
         case .failure(let error):

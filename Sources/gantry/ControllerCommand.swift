@@ -23,7 +23,8 @@ let controllerHelp = """
       --tokens-file FILE        (tokensFile) API tokens: {"tokens":[{"name","role","token"}]},
                                 roles admin, operator, readonly, and agent (a join token: it can only
                                 register container instances; each gets its own agent credential);
-                                the same file on every controller
+                                also "accessKeys":[{"name","role","accessKeyId","secretAccessKey"}] for
+                                the ECS protocol (aws CLI, boto3; SigV4); the same file on every controller
       --peer-secret-file FILE   (peerSecretFile) shared peer secret, at least 16 bytes, same on every controller
       --snapshot-every N        (snapshotEvery) applied entries between snapshots, default 10000
       --instance-ttl-ms N       (instanceTtlMs) an agent silent this long has its instance declared lost and its
@@ -32,8 +33,10 @@ let controllerHelp = """
       --request-timeout-ms N    (requestTimeoutMs) how long a write or read waits for a quorum, default 10000
       --task-retention-seconds N
                                 (taskRetentionSeconds) how long STOPPED tasks stay describable, default 3600
-      --region NAME             (region) region in resource ARNs, default local
-      --account DIGITS          (account) 12-digit account in resource ARNs, default 000000000000
+      --region NAME             (region) region in resource ARNs (arn:aws:ecs:REGION:…), default us-east-1
+      --account DIGITS          (account) 12-digit account in resource ARNs, default 123456789012
+      --allow-anonymous-read    (allowAnonymousRead) unsigned ECS-protocol calls may read (role readonly);
+                                off by default: every call must be signed with an access key (SigV4)
       --restore FILE            initialize an EMPTY data directory from a backup taken with
                                 'gantry operator snapshot save' (every founding node restores the same file)
 
@@ -53,7 +56,7 @@ func runController(_ words: [String]) throws(CommandError) {
             "election-ms", "tokens-file", "peer-secret-file", "snapshot-every", "max-body-bytes",
             "request-timeout-ms", "restore", "region", "account", "task-retention-seconds", "instance-ttl-ms",
         ],
-        booleans: ["join"]
+        booleans: ["join", "allow-anonymous-read"]
     )
     guard arguments.positional.isEmpty else {
         throw CommandError("gantry controller takes no positional arguments (got '\(arguments.positional[0])')")
@@ -72,6 +75,9 @@ func runController(_ words: [String]) throws(CommandError) {
             configuration.members = try ControllerConfiguration.parseMembersFlag(value)
         }
         if arguments.flags["join"] != nil { configuration.join = arguments.isSet("join") }
+        if arguments.flags["allow-anonymous-read"] != nil {
+            configuration.allowAnonymousRead = arguments.isSet("allow-anonymous-read")
+        }
         if let value = try arguments.integer("heartbeat-ms") { configuration.heartbeatMilliseconds = value }
         if let value = try arguments.integer("election-ms") { configuration.electionMilliseconds = value }
         if let value = arguments["tokens-file"] { configuration.tokensFile = value }

@@ -29,7 +29,7 @@ struct DomainClusterTests {
 
         let created = try #require(cluster.request(writer, "POST", "/v1/clusters", body: #"{"clusterName":"prod"}"#))
         #expect(created.status == 200, "\(created.bodyText)")
-        #expect(created.bodyText.contains(#""clusterArn":"arn:gantry:ecs:local:000000000000:cluster/prod""#))
+        #expect(created.bodyText.contains(#""clusterArn":"arn:aws:ecs:us-east-1:123456789012:cluster/prod""#))
         let described = try #require(cluster.request(reader, "GET", "/v1/clusters/prod"))
         #expect(described.status == 200)
         #expect(described.header("X-Gantry-Consistency") == "linearizable")

@@ -1,0 +1,561 @@
+package import HTTP
+
+/// The ECS face of the API: Amazon ECS's JSON 1.1 protocol (`POST /` with `X-Amz-Target:
+/// AmazonEC2ContainerServiceV20141113.<Operation>`), so that the stock AWS CLI and boto3 drive Gantry. It is a
+/// translation, not a second implementation: each ECS call becomes one or more requests of the REST face (the same
+/// routes, validation, authorization and domain commands), and their answers are reshaped into ECS's (timestamps in
+/// epoch seconds, `failures` lists, `__type` errors). Pure: a request in, a plan out.
+package enum ECSGateway {
+    /// The target prefix of every ECS operation.
+    package static let targetPrefix = "AmazonEC2ContainerServiceV20141113."
+    /// The content type of requests and answers.
+    package static let contentType = "application/x-amz-json-1.1"
+    /// The header carrying an ECS call's verified caller on the REST requests it becomes. Trusted only on requests
+    /// the gateway made itself or that a peer controller forwarded; refused from clients.
+    package static let principalHeader = "X-Gantry-Principal"
+
+    /// Where resource ARNs start (`arn:aws:ecs:<region>:<account>`), for the ARNs of `failures`.
+    package struct Context: Sendable {
+        /// The ARN prefix.
+        package var arnPrefix: String
+
+        /// A context.
+        package init(arnPrefix: String) {
+            self.arnPrefix = arnPrefix
+        }
+    }
+
+    /// What to do for one ECS call: the REST requests to serve (independently, in any order) and how to turn their
+    /// answers, in the same order, into the ECS answer.
+    package struct Plan: Sendable {
+        /// The ECS operation's name.
+        package var operation: String
+        /// REST requests, each carrying the caller in `principalHeader`.
+        package var requests: [HTTPRequest]
+        /// The ECS answer from the REST answers.
+        package var render: @Sendable ([HTTPResponse]) -> HTTPResponse
+    }
+
+    /// Whether `request` is an ECS call (rather than a REST one).
+    package static func isECS(_ request: HTTPRequest) -> Bool {
+        request.method == "POST" && (request.target == "/" || request.target.hasPrefix("/?"))
+            && request.header("X-Amz-Target") != nil
+    }
+
+    /// The operation an ECS call names, or an error naming what is wrong with its target.
+    package static func operation(_ request: HTTPRequest) -> Result<String, ECSError> {
+        guard let target = request.header("X-Amz-Target"), target.hasPrefix(targetPrefix) else {
+            return .failure(
+                ECSError("UnknownOperationException", "X-Amz-Target must be \(targetPrefix)<Operation>")
+            )
+        }
+        return .success(String(target.dropFirst(targetPrefix.utf8.count)))
+    }
+
+    /// The plan for an ECS call made by `principal` (a role and a name, already authenticated).
+    package static func plan(
+        _ request: HTTPRequest,
+        principal: (name: String, role: Role),
+        context: Context
+    ) -> Result<Plan, ECSError> {
+        do throws(ECSError) {
+            let operation = try operation(request).get()
+            let input: ECSJSON
+            if request.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+                input = .object([:])
+            } else if let parsed = ECSJSON.parse(request.body), parsed.object != nil {
+                input = parsed
+            } else {
+                throw ECSError("SerializationException", "the request body is not a JSON object")
+            }
+            var builder = Builder(
+                operation: operation,
+                input: input,
+                principal: "\(principal.role) \(principal.name)",
+                context: context
+            )
+            return .success(try builder.plan())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The principal a REST request made by the gateway carries: (role, name), or nil.
+    package static func principal(of request: HTTPRequest) -> (name: String, role: Role)? {
+        guard let value = request.header(principalHeader) else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, let role = Role(name: String(parts[0])) else { return nil }
+        return (String(parts[1]), role)
+    }
+
+    /// A successful ECS answer.
+    static func answer(_ value: ECSJSON) -> HTTPResponse {
+        HTTPResponse(
+            status: 200,
+            headers: [HTTPHeader(name: "Content-Type", value: contentType)],
+            body: value.secondsTimestamps().ecsTaskShapes().bytes
+        )
+    }
+}
+
+/// Builds one operation's plan.
+struct Builder {
+    let operation: String
+    let input: ECSJSON
+    let principal: String
+    let context: ECSGateway.Context
+    var requests: [HTTPRequest] = []
+
+    init(operation: String, input: ECSJSON, principal: String, context: ECSGateway.Context) {
+        self.operation = operation
+        self.input = input
+        self.principal = principal
+        self.context = context
+    }
+
+    // MARK: Reading the input
+
+    /// A string member, or nil when absent; wrong types are refused.
+    func string(_ field: String) throws(ECSError) -> String? {
+        guard let value = input[field], value != .null else { return nil }
+        guard let text = value.string else { throw .invalid(field, "must be a string") }
+        return text
+    }
+
+    /// A required string member.
+    func required(_ field: String) throws(ECSError) -> String {
+        guard let text = try string(field), !text.isEmpty else { throw .invalid(field, "is required") }
+        return text
+    }
+
+    /// A whole-number member.
+    func integer(_ field: String) throws(ECSError) -> Int64? {
+        guard let value = input[field], value != .null else { return nil }
+        guard let number = value.int else { throw .invalid(field, "must be a whole number") }
+        return number
+    }
+
+    /// A boolean member.
+    func boolean(_ field: String) throws(ECSError) -> Bool? {
+        guard let value = input[field], value != .null else { return nil }
+        guard let flag = value.bool else { throw .invalid(field, "must be true or false") }
+        return flag
+    }
+
+    /// A list of strings.
+    func strings(_ field: String) throws(ECSError) -> [String]? {
+        guard let value = input[field], value != .null else { return nil }
+        guard let elements = value.array else { throw .invalid(field, "must be a list of strings") }
+        var texts: [String] = []
+        for (position, element) in elements.enumerated() {
+            guard let text = element.string else { throw .invalid("\(field)[\(position)]", "must be a string") }
+            texts.append(text)
+        }
+        return texts
+    }
+
+    /// The resource name in a name or an ARN (`…:cluster/NAME`, `…:service/CLUSTER/NAME`, `…:task/CLUSTER/ID`).
+    static func name(_ reference: String) -> String {
+        guard reference.hasPrefix("arn:"), let slash = reference.lastIndex(of: "/") else { return reference }
+        return String(reference[reference.index(after: slash)...])
+    }
+
+    /// The cluster named by `cluster` (a name or an ARN), `default` when absent, as ECS does.
+    func cluster() throws(ECSError) -> String {
+        Self.name(try string("cluster") ?? "default")
+    }
+
+    /// A task definition reference: `family`, `family:revision` or its ARN.
+    static func taskDefinition(_ reference: String) -> String {
+        guard reference.hasPrefix("arn:"), let range = reference.ranges(of: ":task-definition/").first else {
+            return reference
+        }
+        return String(reference[range.upperBound...])
+    }
+
+    // MARK: Making REST requests
+
+    /// Percent-encodes one path segment or query value.
+    static func encoded(_ text: String) -> String {
+        var result = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                UInt8(ascii: "~"), UInt8(ascii: ":"):
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let digits = Array("0123456789ABCDEF".utf8)
+                result += "%"
+                result.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
+                result.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 0xF)]))
+            }
+        }
+        return result
+    }
+
+    /// Adds a REST request; `query` pairs with nil values are left out.
+    mutating func add(
+        _ method: String,
+        _ segments: [String],
+        query: [(String, String?)] = [],
+        body: ECSJSON? = nil,
+        clientToken: String? = nil
+    ) {
+        var target = "/" + segments.map(Self.encoded).joined(separator: "/")
+        let pairs = query.compactMap { pair in pair.1.map { "\(pair.0)=\(Self.encoded($0))" } }
+        if !pairs.isEmpty { target += "?" + pairs.joined(separator: "&") }
+        var headers = [HTTPHeader(name: ECSGateway.principalHeader, value: principal)]
+        if body != nil { headers.append(HTTPHeader(name: "Content-Type", value: "application/json")) }
+        if let clientToken { headers.append(HTTPHeader(name: Router.clientTokenHeader, value: clientToken)) }
+        requests.append(HTTPRequest(method: method, target: target, headers: headers, body: body?.bytes ?? []))
+    }
+
+    /// The input without the members the path carries.
+    func body(removing fields: [String]) -> ECSJSON {
+        var members = input.object ?? [:]
+        for field in fields { members[field] = nil }
+        return .object(members)
+    }
+
+    /// `maxResults` and `nextToken` as the REST face takes them.
+    func page() throws(ECSError) -> [(String, String?)] {
+        let limit = try integer("maxResults")
+        if let limit, !(1...100).contains(limit) { throw .invalid("maxResults", "must be 1 to 100") }
+        return [("maxResults", limit.map { String($0) }), ("nextToken", try string("nextToken"))]
+    }
+
+    // MARK: Plans
+
+    mutating func plan() throws(ECSError) -> ECSGateway.Plan {
+        var render: @Sendable ([HTTPResponse]) -> HTTPResponse = { _ in
+            ECSError("ServerException", "no plan", status: 500).response
+        }
+        switch operation {
+        case "CreateCluster":
+            var body = body(removing: [])
+            body["clusterName"] = .string(try string("clusterName") ?? "default")
+            add("POST", ["v1", "clusters"], body: body)
+            render = Self.single { $0 }
+        case "DeleteCluster":
+            add("DELETE", ["v1", "clusters", try cluster()])
+            render = Self.single { $0 }
+        case "DescribeClusters":
+            let names = try strings("clusters") ?? ["default"]
+            for name in names { add("GET", ["v1", "clusters", Self.name(name)]) }
+            render = Self.batch(
+                key: "cluster",
+                plural: "clusters",
+                missing: "cluster_not_found",
+                arns: names.map(clusterArn)
+            )
+        case "ListClusters":
+            add("GET", ["v1", "clusters"], query: try page())
+            render = Self.single { rest in Self.pick(rest, ["clusterArns", "nextToken"]) }
+        case "RegisterTaskDefinition":
+            add("POST", ["v1", "task-definitions"], body: body(removing: []))
+            render = Self.single { rest in Self.withTags(rest, key: "taskDefinition") }
+        case "DescribeTaskDefinition":
+            add("GET", ["v1", "task-definitions", Self.taskDefinition(try required("taskDefinition"))])
+            render = Self.single { rest in Self.withTags(rest, key: "taskDefinition") }
+        case "DeregisterTaskDefinition":
+            add("POST", ["v1", "task-definitions", Self.taskDefinition(try required("taskDefinition")), "deregister"])
+            render = Self.single { $0 }
+        case "DeleteTaskDefinitions":
+            let references = try strings("taskDefinitions") ?? []
+            guard !references.isEmpty else { throw .invalid("taskDefinitions", "must name at least one") }
+            for reference in references {
+                add("DELETE", ["v1", "task-definitions", Self.taskDefinition(reference)])
+            }
+            render = Self.batch(
+                key: "taskDefinition",
+                plural: "taskDefinitions",
+                missing: "task_definition_not_found",
+                arns: references.map(taskDefinitionArn)
+            )
+        case "ListTaskDefinitions":
+            let sort = try string("sort")
+            add(
+                "GET",
+                ["v1", "task-definitions"],
+                query: [("familyPrefix", try string("familyPrefix")), ("status", try string("status")), ("sort", sort)]
+                    + (try page())
+            )
+            render = Self.single { rest in Self.pick(rest, ["taskDefinitionArns", "nextToken"]) }
+        case "ListTaskDefinitionFamilies":
+            add(
+                "GET",
+                ["v1", "task-definition-families"],
+                query: [("familyPrefix", try string("familyPrefix")), ("status", try string("status"))] + (try page())
+            )
+            render = Self.single { rest in Self.pick(rest, ["families", "nextToken"]) }
+        default:
+            try planWorkloads(&render)
+        }
+        return ECSGateway.Plan(operation: operation, requests: requests, render: render)
+    }
+
+    /// Services, tasks, container instances and attributes.
+    mutating func planWorkloads(_ render: inout @Sendable ([HTTPResponse]) -> HTTPResponse) throws(ECSError) {
+        let cluster = try cluster()
+        let base = ["v1", "clusters", cluster]
+        switch operation {
+        case "CreateService":
+            add(
+                "POST",
+                base + ["services"],
+                body: body(removing: ["cluster", "clientToken"]),
+                clientToken: try string("clientToken")
+            )
+            render = Self.single { $0 }
+        case "UpdateService":
+            add(
+                "PUT",
+                base + ["services", Self.name(try required("service"))],
+                body: body(removing: ["cluster", "service"])
+            )
+            render = Self.single { $0 }
+        case "DeleteService":
+            let force = try boolean("force")
+            add(
+                "DELETE",
+                base + ["services", Self.name(try required("service"))],
+                query: [("force", force.map { $0 ? "true" : "false" })]
+            )
+            render = Self.single { $0 }
+        case "DescribeServices":
+            let names = try strings("services") ?? []
+            guard !names.isEmpty else { throw .invalid("services", "must name at least one service") }
+            guard names.count <= 10 else { throw .invalid("services", "must name at most 10 services") }
+            for name in names { add("GET", base + ["services", Self.name(name)]) }
+            render = Self.batch(
+                key: "service",
+                plural: "services",
+                missing: "service_not_found",
+                arns: names.map { serviceArn(cluster, Self.name($0)) }
+            )
+        case "ListServices":
+            add("GET", base + ["services"], query: try page())
+            render = Self.single { rest in Self.pick(rest, ["serviceArns", "nextToken"]) }
+        case "RunTask":
+            add(
+                "POST",
+                base + ["tasks"],
+                body: body(removing: ["cluster", "clientToken"]),
+                clientToken: try string("clientToken")
+            )
+            render = Self.single { rest in
+                var answer = Self.pick(rest, ["tasks", "failures"])
+                if answer["failures"] == nil { answer["failures"] = .array([]) }
+                return answer
+            }
+        case "StopTask":
+            var body = ECSJSON.object([:])
+            if let reason = try string("reason") { body["reason"] = .string(reason) }
+            add("POST", base + ["tasks", Self.name(try required("task")), "stop"], body: body)
+            render = Self.single { rest in .object(["task": rest["tasks"]?.array?.first ?? .null]) }
+        case "DescribeTasks":
+            let ids = try strings("tasks") ?? []
+            guard !ids.isEmpty else { throw .invalid("tasks", "must name at least one task") }
+            guard ids.count <= 100 else { throw .invalid("tasks", "must name at most 100 tasks") }
+            for id in ids { add("GET", base + ["tasks", Self.name(id)]) }
+            render = Self.batch(
+                key: "task",
+                plural: "tasks",
+                missing: "task_not_found",
+                arns: ids.map { taskArn(cluster, Self.name($0)) }
+            )
+        case "ListTasks":
+            add(
+                "GET",
+                base + ["tasks"],
+                query: [
+                    ("serviceName", try string("serviceName").map(Self.name)),
+                    ("family", try string("family")),
+                    ("containerInstance", try string("containerInstance").map(Self.name)),
+                    ("startedBy", try string("startedBy")),
+                    ("desiredStatus", try string("desiredStatus")),
+                ] + (try page())
+            )
+            render = Self.single { rest in Self.pick(rest, ["taskArns", "nextToken"]) }
+        default:
+            try planInstances(base, cluster, &render)
+        }
+    }
+
+    /// Container instances and attributes.
+    mutating func planInstances(
+        _ base: [String],
+        _ cluster: String,
+        _ render: inout @Sendable ([HTTPResponse]) -> HTTPResponse
+    ) throws(ECSError) {
+        switch operation {
+        case "RegisterContainerInstance":
+            var body = ECSJSON.object([:])
+            for resource in input["totalResources"]?.array ?? [] {
+                guard let name = resource["name"]?.string else { continue }
+                let value = resource["integerValue"]?.int.map { ECSJSON.int($0) }
+                switch name {
+                case "CPU": body["cpu"] = value
+                case "MEMORY": body["memory"] = value
+                case "PORTS":
+                    body["reservedPorts"] = resource["stringSetValue"]?.array.map { ports in
+                        .array(ports.compactMap { $0.string.flatMap { Int64($0) }.map { ECSJSON.int($0) } })
+                    }
+                default: break
+                }
+            }
+            body["hostname"] = .string(try string("hostname") ?? "ecs-registered")
+            if let attributes = input["attributes"] { body["attributes"] = attributes }
+            body["agentVersion"] = .string(input["versionInfo"]?["agentVersion"]?.string ?? "ecs-api")
+            add("POST", base + ["container-instances"], body: body)
+            render = Self.single { rest in Self.pick(rest, ["containerInstance"]) }
+        case "DeregisterContainerInstance":
+            let force = try boolean("force")
+            add(
+                "DELETE",
+                base + ["container-instances", Self.name(try required("containerInstance"))],
+                query: [("force", force.map { $0 ? "true" : "false" })]
+            )
+            render = Self.single { $0 }
+        case "DescribeContainerInstances":
+            let ids = try strings("containerInstances") ?? []
+            guard !ids.isEmpty else { throw .invalid("containerInstances", "must name at least one") }
+            guard ids.count <= 100 else { throw .invalid("containerInstances", "must name at most 100") }
+            for id in ids { add("GET", base + ["container-instances", Self.name(id)]) }
+            render = Self.batch(
+                key: "containerInstance",
+                plural: "containerInstances",
+                missing: "container_instance_not_found",
+                arns: ids.map { instanceArn(cluster, Self.name($0)) }
+            )
+        case "ListContainerInstances":
+            add("GET", base + ["container-instances"], query: [("status", try string("status"))] + (try page()))
+            render = Self.single { rest in Self.pick(rest, ["containerInstanceArns", "nextToken"]) }
+        case "UpdateContainerInstancesState":
+            let ids = try strings("containerInstances") ?? []
+            guard !ids.isEmpty else { throw .invalid("containerInstances", "must name at least one") }
+            let status = try required("status")
+            for id in ids {
+                add(
+                    "PUT",
+                    base + ["container-instances", Self.name(id), "state"],
+                    body: .object(["status": .string(status)])
+                )
+            }
+            render = Self.batch(
+                key: "containerInstance",
+                plural: "containerInstances",
+                missing: "container_instance_not_found",
+                arns: ids.map { instanceArn(cluster, Self.name($0)) }
+            )
+        case "PutAttributes":
+            add("PUT", base + ["attributes"], body: body(removing: ["cluster"]))
+            render = Self.single { rest in Self.pick(rest, ["attributes"]) }
+        case "DeleteAttributes":
+            add("POST", base + ["attributes", "delete"], body: body(removing: ["cluster"]))
+            render = Self.single { rest in Self.pick(rest, ["attributes"]) }
+        case "ListAttributes":
+            _ = try required("targetType")
+            add(
+                "GET",
+                base + ["attributes"],
+                query: [
+                    ("attributeName", try string("attributeName")), ("attributeValue", try string("attributeValue")),
+                ]
+            )
+            render = Self.single { rest in Self.pick(rest, ["attributes", "nextToken"]) }
+        default:
+            throw ECSError(
+                "UnsupportedFeatureException",
+                "\(operation) is not supported by Gantry's ECS API (see README \"AWS CLI\" for the operations it serves)"
+            )
+        }
+    }
+
+    // MARK: ARNs for failures
+
+    func clusterArn(_ reference: String) -> String {
+        reference.hasPrefix("arn:") ? reference : "\(context.arnPrefix):cluster/\(reference)"
+    }
+
+    func serviceArn(_ cluster: String, _ name: String) -> String { "\(context.arnPrefix):service/\(cluster)/\(name)" }
+
+    func taskArn(_ cluster: String, _ id: String) -> String { "\(context.arnPrefix):task/\(cluster)/\(id)" }
+
+    func instanceArn(_ cluster: String, _ id: String) -> String {
+        "\(context.arnPrefix):container-instance/\(cluster)/\(id)"
+    }
+
+    func taskDefinitionArn(_ reference: String) -> String {
+        reference.hasPrefix("arn:") ? reference : "\(context.arnPrefix):task-definition/\(reference)"
+    }
+
+    // MARK: Rendering
+
+    /// One REST request: its JSON reshaped by `shape`, or its error as ECS's.
+    static func single(_ shape: @escaping @Sendable (ECSJSON) -> ECSJSON) -> @Sendable ([HTTPResponse]) -> HTTPResponse
+    {
+        { responses in
+            guard let response = responses.first else {
+                return ECSError("ServerException", "no answer", status: 500).response
+            }
+            guard (200..<300).contains(response.status) else { return ECSError.from(rest: response).response }
+            guard let json = ECSJSON.parse(response.body) else {
+                return ECSError("ServerException", "the answer is not JSON", status: 500).response
+            }
+            return ECSGateway.answer(shape(json))
+        }
+    }
+
+    /// Only `keys` of an answer.
+    static func pick(_ json: ECSJSON, _ keys: [String]) -> ECSJSON {
+        var members: [String: ECSJSON] = [:]
+        for key in keys { if let value = json[key], value != .null { members[key] = value } }
+        return .object(members)
+    }
+
+    /// `{key: …, "tags": []}`: ECS returns the task definition's tags beside it.
+    static func withTags(_ json: ECSJSON, key: String) -> ECSJSON {
+        var answer = pick(json, [key])
+        answer["tags"] = json[key]?["tags"] ?? .array([])
+        return answer
+    }
+
+    /// N REST requests, one per reference: found ones under `plural`; those the REST face answers 404 with the
+    /// `missing` code as `failures` (`MISSING`); other refusals of one of several as failures naming the ECS error;
+    /// anything else answers the whole call (a missing cluster in DescribeServices is `ClusterNotFoundException`,
+    /// as in ECS).
+    static func batch(
+        key: String,
+        plural: String,
+        missing: String,
+        arns: [String]
+    ) -> @Sendable ([HTTPResponse]) -> HTTPResponse {
+        { responses in
+            var found: [ECSJSON] = []
+            var failures: [ECSJSON] = []
+            for (position, response) in responses.enumerated() {
+                if (200..<300).contains(response.status), let item = ECSJSON.parse(response.body)?[key] {
+                    found.append(item)
+                    continue
+                }
+                let error = ECSError.from(rest: response)
+                let code = ECSJSON.parse(response.body)?["error"]?["code"]?.string ?? ""
+                if response.status == 404 && code == missing {
+                    failures.append(.object(["arn": .string(arns[position]), "reason": .string("MISSING")]))
+                } else if response.status == 409 || (response.status == 400 && responses.count > 1) {
+                    failures.append(
+                        .object([
+                            "arn": .string(arns[position]), "reason": .string(error.type),
+                            "detail": .string(error.message),
+                        ])
+                    )
+                } else {
+                    return error.response
+                }
+            }
+            return ECSGateway.answer(.object([plural: .array(found), "failures": .array(failures)]))
+        }
+    }
+}
