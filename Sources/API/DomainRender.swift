@@ -60,6 +60,8 @@ package enum DomainRender {
             )
         case .attributes(let attributes):
             return JSON.response(["attributes": attributes])
+        case .tags(let tags):
+            return JSON.response(["tags": tags])
         case .service(let service):
             return JSON.response(["service": service])
         case .tasks(let tasks):
@@ -92,6 +94,16 @@ package enum DomainRender {
                     .response
             }
             return JSON.response(["cluster": cluster])
+        case .listTags(let arn):
+            guard let tags = domain.tags(of: arn) else {
+                return APIError(
+                    status: 404,
+                    code: "resource_not_found",
+                    message: "no cluster, service or task definition has the ARN \(arn)",
+                    field: "resourceArn"
+                ).response
+            }
+            return JSON.response(["tags": tags])
         case .listTaskDefinitions(let prefix, let status, let descending, let page):
             struct List: Encodable {
                 var taskDefinitionArns: [String]

@@ -234,6 +234,21 @@ extension OpenAPI {
                 ["attributes": .array(.ref("AttributeTarget"), minItems: 1, maxItems: 10)]
             ),
             "AttributesResponse": .object(required: ["attributes"], ["attributes": .array(.ref("Attribute"))]),
+            "TagsResponse": .object(required: ["tags"], ["tags": .array(.ref("Tag"))]),
+            "TagResourceRequest": .object(
+                required: ["resourceArn", "tags"],
+                [
+                    "resourceArn": .string("A cluster's, service's or task definition revision's ARN.", minLength: 1),
+                    "tags": .array(.ref("Tag"), minItems: 1, maxItems: 50),
+                ]
+            ),
+            "UntagResourceRequest": .object(
+                required: ["resourceArn", "tagKeys"],
+                [
+                    "resourceArn": .string("The resource's ARN.", minLength: 1),
+                    "tagKeys": .array(.string(minLength: 1), minItems: 1, maxItems: 50),
+                ]
+            ),
             "ContainerInstance": .object(
                 required: [
                     "containerInstanceArn", "id", "cluster", "hostname", "status", "agentConnected", "agentVersion",

@@ -6,7 +6,54 @@ extension OpenAPI {
     /// Every route of the admin API, in the order of the README's table and then the domain resources.
     package static let routes: [DocumentedRoute] =
         nodeRoutes + membershipRoutes + parameterRoutes + clusterRoutes + taskDefinitionRoutes + instanceRoutes
-        + workloadRoutes
+        + workloadRoutes + tagRoutes
+
+    static let tagRoutes: [DocumentedRoute] = [
+        DocumentedRoute(
+            method: "GET",
+            path: "/v1/tags",
+            role: .readonly,
+            operationID: "listTags",
+            summary: "The tags of a cluster, service or task definition revision, by ARN.",
+            tag: .tags,
+            parameters: [
+                OpenAPI.Parameter(
+                    name: "resourceArn",
+                    location: "query",
+                    required: true,
+                    description: "The resource's ARN.",
+                    schema: .string(minLength: 1)
+                )
+            ],
+            success: .json("TagsResponse", "The tags.", headers: readHeaders),
+            errors: [400, 404],
+            readsState: true
+        ),
+        DocumentedRoute(
+            method: "PUT",
+            path: "/v1/tags",
+            role: .operator,
+            operationID: "tagResource",
+            summary: "Add tags to a resource (a tag with an existing key replaces it); at most 50 in all.",
+            tag: .tags,
+            body: .ref("TagResourceRequest"),
+            success: .json("TagsResponse", "The resource's tags now."),
+            errors: [400, 404],
+            writes: true
+        ),
+        DocumentedRoute(
+            method: "POST",
+            path: "/v1/tags/delete",
+            role: .operator,
+            operationID: "untagResource",
+            summary: "Remove the tags with these keys from a resource (absent keys are ignored).",
+            tag: .tags,
+            body: .ref("UntagResourceRequest"),
+            success: .json("TagsResponse", "The resource's tags now."),
+            errors: [400, 404],
+            writes: true
+        ),
+    ]
 
     static let nodeRoutes: [DocumentedRoute] = [
         DocumentedRoute(

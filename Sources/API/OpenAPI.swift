@@ -174,7 +174,8 @@ package struct DocumentedRoute: Sendable, Equatable {
 extension OpenAPI {
     /// The groups of routes.
     enum Tag: String, CaseIterable, Sendable, CustomStringConvertible {
-        case node, membership, parameters, clusters, taskDefinitions, containerInstances, attributes, services, tasks
+        case node, membership, parameters, clusters, taskDefinitions, containerInstances, attributes, services, tasks,
+            tags
 
         var description: String {
             switch self {
@@ -187,6 +188,7 @@ extension OpenAPI {
             case .attributes: return "Custom attributes of container instances (ECS PutAttributes and friends)."
             case .services: return "Services: long-running tasks kept at a count, rolled out by deployments."
             case .tasks: return "Tasks: runs of a task definition (ECS RunTask, ListTasks, DescribeTasks, StopTask)."
+            case .tags: return "Tags of clusters, services and task definitions, by ARN (ECS TagResource and friends)."
             }
         }
     }

@@ -146,6 +146,8 @@ package enum DomainQuery: Sendable, Equatable {
     case listClusters(Page)
     /// `GET /v1/clusters/{name}`.
     case describeCluster(String)
+    /// `GET /v1/tags?resourceArn=`.
+    case listTags(arn: String)
     /// `GET /v1/task-definitions`.
     case listTaskDefinitions(familyPrefix: String?, status: String?, descending: Bool, page: Page)
     /// `GET /v1/task-definitions/{family | family:revision | ARN}`.

@@ -83,6 +83,8 @@ package enum Router {
             return try routeOperator(method, rest, path, context, made)
         case (_, "parameters"):
             return try routeParameters(method, rest, path, query, context, made)
+        case (_, "tags"):
+            return try routeTags(method, rest, path, query, context, made)
         case (_, "clusters"), (_, "task-definitions"), (_, "task-definition-families"):
             return try routeDomain(method, rest, path, query, context, made)
         default:

@@ -154,6 +154,61 @@ struct ECSGatewayTests {
         }
     }
 
+    @Test("service deployments: ECS's ARNs and statuses from the service's deployments; stop is a rollback")
+    func serviceDeployments() throws {
+        let list = try Self.plan("ListServiceDeployments", #"{"cluster":"prod","service":"web"}"#)
+        #expect(list.requests.map(\.target) == ["/v1/clusters/prod/services/web"])
+        let service =
+            #"{"service":{"serviceName":"web","serviceArn":"arn:s","clusterArn":"arn:c","deployments":["#
+            + #"{"id":"ecs-svc/9","taskDefinition":"arn:td:2","rolloutState":"IN_PROGRESS","isRollback":true,"#
+            + #""createdAt":2000,"rolloutStateReason":"rolling back"}],"deploymentHistory":[{"id":"ecs-svc/4","#
+            + #""taskDefinition":"arn:td:1","rolloutState":"COMPLETED","createdAt":1000,"finishedAt":1500}]}}"#
+        let answer = try #require(Self.json(list.render([Self.rest(200, service)])))
+        let briefs = try #require(answer["serviceDeployments"]?.array)
+        #expect(briefs.map { $0["status"]?.string } == ["ROLLBACK_IN_PROGRESS", "SUCCESSFUL"], "newest first")
+        #expect(
+            briefs.first?["serviceDeploymentArn"]
+                == .string("arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/9")
+        )
+        #expect(briefs.last?["finishedAt"] == .double(1.5))
+        let stop = try Self.plan(
+            "StopServiceDeployment",
+            #"{"serviceDeploymentArn":"arn:aws:ecs:us-east-1:123456789012:service-deployment/prod/web/9"}"#
+        )
+        #expect(stop.requests.map(\.target) == ["/v1/clusters/prod/services/web/rollback"])
+        if case .failure(let error) = ECSGateway.plan(
+            Self.call(
+                "StopServiceDeployment",
+                #"{"serviceDeploymentArn":"arn:x:service-deployment/p/w/1","stopType":"ABORT"}"#
+            ),
+            principal: ("ci", .operator),
+            context: Self.context
+        ) {
+            #expect(error.message.hasPrefix("stopType: "))
+        } else {
+            Issue.record("ABORT was accepted")
+        }
+    }
+
+    @Test("tags and account settings go through the REST face's tags routes and parameter store")
+    func tagsAndSettings() throws {
+        let tag = try Self.plan(
+            "TagResource",
+            #"{"resourceArn":"arn:aws:ecs:us-east-1:1:cluster/p","tags":[{"key":"a"}]}"#
+        )
+        #expect(tag.requests.map { "\($0.method) \($0.target)" } == ["PUT /v1/tags"])
+        let list = try Self.plan("ListTagsForResource", #"{"resourceArn":"arn:aws:ecs:us-east-1:1:cluster/p"}"#)
+        #expect(list.requests.first?.target == "/v1/tags?resourceArn=arn:aws:ecs:us-east-1:1:cluster%2Fp")
+        let put = try Self.plan("PutAccountSetting", #"{"name":"containerInsights","value":"enabled"}"#)
+        #expect(
+            put.requests.map { "\($0.method) \($0.target)" } == [
+                "PUT /v1/parameters/ecs-account-settings/containerInsights"
+            ]
+        )
+        let answer = Self.json(put.render([Self.rest(200, #"{"name":"x","version":1}"#)]))
+        #expect(answer?["setting"]?["principalArn"] == .string("arn:aws:iam::123456789012:root"))
+    }
+
     @Test("a client may not name a caller: only the controllers' own requests carry the principal header")
     func principalHeader() {
         let forged = HTTPRequest(
@@ -164,6 +219,62 @@ struct ECSGatewayTests {
         #expect(ECSGateway.principal(of: forged)?.role == .admin, "parsed, so the API must refuse it from clients")
         if case .success(let request) = Router.route(forged, tokens: TokenTable([])) {
             Issue.record("the REST router accepted a request with no token: \(request.route)")
+        }
+    }
+}
+
+@Suite("ECS face: who may call")
+struct ECSAuthenticationTests {
+    static let tokens = TokenTable([("admin", .admin, "admin-token-0123456789")])
+
+    @Test("an unsigned call is refused, unless anonymous reads are allowed: then it reads as readonly, never writes")
+    func anonymous() {
+        let unsigned = ECSGatewayTests.call("ListClusters", "{}")
+        switch ECSAuthentication.authenticate(
+            unsigned,
+            tokens: Self.tokens,
+            now: 1_795_600_000,
+            region: "us-east-1",
+            allowAnonymousRead: false
+        ) {
+        case .success(let caller): Issue.record("an unsigned call was let in as \(caller.name)")
+        case .failure(let error): #expect(error.type == "MissingAuthenticationTokenException" && error.status == 400)
+        }
+        switch ECSAuthentication.authenticate(
+            unsigned,
+            tokens: Self.tokens,
+            now: 1_795_600_000,
+            region: "us-east-1",
+            allowAnonymousRead: true
+        ) {
+        case .success(let caller):
+            #expect(caller.role == .readonly && caller.name == "anonymous")
+            // As readonly, a write planned for it is refused by the REST face's roles.
+            let plan = try? ECSGateway.plan(
+                ECSGatewayTests.call("CreateCluster", #"{"clusterName":"x"}"#),
+                principal: caller,
+                context: ECSGatewayTests.context
+            ).get()
+            if let request = plan?.requests.first,
+                case .failure(let refusal) = Router.route(request, tokens: Self.tokens, principal: caller)
+            {
+                #expect(refusal.status == 403)
+            } else {
+                Issue.record("an anonymous write was routed")
+            }
+        case .failure(let error): Issue.record("anonymous read refused: \(error.message)")
+        }
+        // A bearer token is not a signature.
+        var bearer = unsigned
+        bearer.headers.append(HTTPHeader(name: "Authorization", value: "Bearer admin-token-0123456789"))
+        if case .success = ECSAuthentication.authenticate(
+            bearer,
+            tokens: Self.tokens,
+            now: 1_795_600_000,
+            region: "us-east-1",
+            allowAnonymousRead: true
+        ) {
+            Issue.record("a bearer token was taken for a SigV4 signature")
         }
     }
 }

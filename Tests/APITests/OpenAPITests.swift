@@ -77,6 +77,14 @@ private let samples: [String: (target: String, body: String)] = [
         "/v1/clusters/prod/container-instances/\(instanceID)/task-states",
         #"{"reports":[{"task":"\#(instanceID)","epoch":1,"status":"STOPPED","exitCode":1,"reason":"exited"}]}"#
     ),
+    "GET /v1/tags": ("/v1/tags?resourceArn=arn:aws:ecs:us-east-1:123456789012:cluster/prod", ""),
+    "PUT /v1/tags": (
+        "/v1/tags",
+        #"{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:cluster/prod","tags":[{"key":"a","value":"b"}]}"#
+    ),
+    "POST /v1/tags/delete": (
+        "/v1/tags/delete", #"{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:cluster/prod","tagKeys":["a"]}"#
+    ),
     "POST /v1/clusters/{cluster}/tasks": ("/v1/clusters/prod/tasks", #"{"taskDefinition":"web:1","count":1}"#),
     "GET /v1/clusters/{cluster}/tasks": ("/v1/clusters/prod/tasks?desiredStatus=RUNNING&family=web", ""),
     "GET /v1/clusters/{cluster}/tasks/{task}": ("/v1/clusters/prod/tasks/\(instanceID)", ""),
@@ -226,10 +234,10 @@ private func parsedDocument() throws -> JSONValue {
 
 @Suite("OpenAPI document")
 struct OpenAPITests {
-    @Test("documents exactly 48 routes, each label once")
+    @Test("documents exactly 51 routes, each label once")
     func routeCount() {
         let labels = OpenAPI.routes.map(\.label)
-        #expect(labels.count == 48)
+        #expect(labels.count == 51)
         #expect(Set(labels).count == labels.count)
         #expect(Set(OpenAPI.routes.map(\.operationID)).count == labels.count)
     }

@@ -130,6 +130,32 @@ stopped = ecs.describe_tasks(cluster="e2e", tasks=[task])["tasks"][0]
 assert stopped["lastStatus"] == "STOPPED" and stopped["stoppedReason"] == "boto3 test", stopped
 step("run_task + tasks_running + stop_task + tasks_stopped")
 
+cluster_arn = "arn:aws:ecs:us-east-1:123456789012:cluster/e2e"
+ecs.tag_resource(resourceArn=cluster_arn, tags=[{"key": "team", "value": "web"}, {"key": "tier", "value": "1"}])
+ecs.tag_resource(resourceArn=service["serviceArn"], tags=[{"key": "owner", "value": "ops"}])
+ecs.untag_resource(resourceArn=cluster_arn, tagKeys=["tier"])
+assert ecs.list_tags_for_resource(resourceArn=cluster_arn)["tags"] == [{"key": "team", "value": "web"}]
+assert ecs.list_tags_for_resource(resourceArn=service["serviceArn"])["tags"] == [{"key": "owner", "value": "ops"}]
+expect_error("ResourceNotFoundException", ecs.list_tags_for_resource, resourceArn=cluster_arn + "-none")
+step("tag_resource, untag_resource, list_tags_for_resource")
+
+deployments = ecs.list_service_deployments(cluster="e2e", service="api")["serviceDeployments"]
+assert len(deployments) >= 1 and deployments[0]["status"] in ("SUCCESSFUL", "IN_PROGRESS"), deployments
+detail = ecs.describe_service_deployments(serviceDeploymentArns=[deployments[0]["serviceDeploymentArn"]])
+assert detail["serviceDeployments"][0]["serviceDeploymentArn"] == deployments[0]["serviceDeploymentArn"], detail
+assert detail["serviceDeployments"][0]["targetServiceRevision"]["requestedTaskCount"] == 1, detail
+step("list_service_deployments, describe_service_deployments")
+
+ecs.put_account_setting(name="containerInsights", value="enabled")
+settings = ecs.list_account_settings(name="containerInsights")["settings"]
+assert settings[0]["value"] == "enabled", settings
+effective = {s["name"]: s["value"] for s in ecs.list_account_settings(effectiveSettings=True)["settings"]}
+assert effective["serviceLongArnFormat"] == "enabled" and effective["containerInsights"] == "enabled", effective
+ecs.delete_account_setting(name="containerInsights")
+assert ecs.list_account_settings(name="containerInsights")["settings"] == []
+expect_error("InvalidParameterException", ecs.put_account_setting, name="noSuchSetting", value="x")
+step("put_account_setting, list_account_settings, delete_account_setting")
+
 for number in range(2, 5):
     ecs.register_task_definition(**definition)
 pages = list(ecs.get_paginator("list_task_definitions").paginate(PaginationConfig={"PageSize": 2}))

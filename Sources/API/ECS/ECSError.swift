@@ -51,6 +51,7 @@ package struct ECSError: Error, Equatable, Sendable {
         case "cluster_contains_container_instances":
             return ECSError("ClusterContainsContainerInstancesException", message)
         case "unauthorized": return ECSError("UnrecognizedClientException", message)
+        case "resource_not_found": return ECSError("ResourceNotFoundException", message)
         case "forbidden": return ECSError("AccessDeniedException", message)
         case "task_definition_not_found", "task_definition_active", "instance_has_tasks", "version_conflict",
             "no_completed_deployment", "instance_inactive", "instance_exists", "task_stopped",

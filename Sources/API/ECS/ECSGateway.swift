@@ -289,6 +289,19 @@ struct Builder {
                 query: [("familyPrefix", try string("familyPrefix")), ("status", try string("status"))] + (try page())
             )
             render = Self.single { rest in Self.pick(rest, ["families", "nextToken"]) }
+        case "TagResource":
+            add("PUT", ["v1", "tags"], body: body(removing: []))
+            render = Self.single { _ in .object([:]) }
+        case "UntagResource":
+            add("POST", ["v1", "tags", "delete"], body: body(removing: []))
+            render = Self.single { _ in .object([:]) }
+        case "ListTagsForResource":
+            add("GET", ["v1", "tags"], query: [("resourceArn", try required("resourceArn"))])
+            render = Self.single { rest in Self.pick(rest, ["tags"]) }
+        case "PutAccountSetting", "PutAccountSettingDefault", "DeleteAccountSetting", "ListAccountSettings":
+            try planAccountSettings(&render)
+        case "DescribeServiceDeployments":
+            try planDescribeDeployments(&render)
         default:
             try planWorkloads(&render)
         }
@@ -365,6 +378,43 @@ struct Builder {
                 missing: "task_not_found",
                 arns: ids.map { taskArn(cluster, Self.name($0)) }
             )
+        case "ListServiceDeployments":
+            let service = Self.name(try required("service"))
+            let wanted = try strings("status")
+            let limit = try integer("maxResults") ?? 20
+            guard (1...100).contains(limit) else { throw .invalid("maxResults", "must be 1 to 100") }
+            let skip =
+                try string("nextToken").map { token throws(ECSError) -> Int in
+                    guard let count = Int(token), count >= 0 else {
+                        throw .invalid("nextToken", "is not a token this API returned")
+                    }
+                    return count
+                } ?? 0
+            add("GET", base + ["services", service])
+            let prefix = context.arnPrefix
+            render = Self.single { rest in
+                let all = ECSDeployments.briefs(rest["service"] ?? .null, cluster: cluster, prefix: prefix)
+                    .filter { wanted == nil || wanted!.contains($0["status"]?.string ?? "") }
+                let page = Array(all.dropFirst(skip).prefix(Int(limit)))
+                var answer = ECSJSON.object(["serviceDeployments": .array(page)])
+                if skip + page.count < all.count { answer["nextToken"] = .string(String(skip + page.count)) }
+                return answer
+            }
+        case "StopServiceDeployment":
+            let arn = try required("serviceDeploymentArn")
+            guard let reference = ECSDeployments.parse(arn) else {
+                throw .invalid("serviceDeploymentArn", "must be a service deployment ARN this API returned")
+            }
+            let stopType = try string("stopType") ?? "ROLLBACK"
+            guard stopType == "ROLLBACK" else {
+                throw .invalid("stopType", "Gantry stops a deployment by rolling back: only ROLLBACK is supported")
+            }
+            add(
+                "POST",
+                ["v1", "clusters", reference.cluster, "services", reference.service, "rollback"],
+                body: .object([:])
+            )
+            render = Self.single { _ in .object(["serviceDeploymentArn": .string(arn)]) }
         case "ListTasks":
             add(
                 "GET",
@@ -473,6 +523,98 @@ struct Builder {
         }
     }
 
+    // MARK: Account settings and service deployments
+
+    /// Account settings live in the parameter store, under `ecs-account-settings/<name>`: replicated like any
+    /// parameter, through the same handlers.
+    mutating func planAccountSettings(_ render: inout @Sendable ([HTTPResponse]) -> HTTPResponse) throws(ECSError) {
+        let account = context.arnPrefix.split(separator: ":").dropFirst(4).first.map(String.init) ?? "123456789012"
+        let principal = "arn:aws:iam::\(account):root"
+        @Sendable func setting(_ name: String, _ value: String) -> ECSJSON {
+            .object([
+                "name": .string(name), "value": .string(value), "principalArn": .string(principal),
+                "type": .string("user"),
+            ])
+        }
+        switch operation {
+        case "PutAccountSetting", "PutAccountSettingDefault":
+            let name = try required("name")
+            guard ECSAccountSettings.names.contains(name) else {
+                throw .invalid("name", "must be one of \(ECSAccountSettings.names.joined(separator: ", "))")
+            }
+            let value = try required("value")
+            add("PUT", ["v1", "parameters", "ecs-account-settings", name], body: .object(["value": .string(value)]))
+            render = Self.single { _ in .object(["setting": setting(name, value)]) }
+        case "DeleteAccountSetting":
+            let name = try required("name")
+            guard ECSAccountSettings.names.contains(name) else {
+                throw .invalid("name", "must be one of \(ECSAccountSettings.names.joined(separator: ", "))")
+            }
+            add("DELETE", ["v1", "parameters", "ecs-account-settings", name])
+            let fallback = ECSAccountSettings.defaults[name] ?? "disabled"
+            render = { responses in
+                guard let response = responses.first, (200..<300).contains(response.status) || response.status == 404
+                else { return ECSError.from(rest: responses.first ?? HTTPResponse(status: 500)).response }
+                return ECSGateway.answer(.object(["setting": setting(name, fallback)]))
+            }
+        default:
+            let onlyName = try string("name")
+            let onlyValue = try string("value")
+            let effective = try boolean("effectiveSettings") ?? false
+            add("GET", ["v1", "parameters"], query: [("prefix", "ecs-account-settings/")])
+            render = Self.single { rest in
+                var values: [String: String] = effective ? ECSAccountSettings.defaults : [:]
+                for parameter in rest["parameters"]?.array ?? [] {
+                    guard let full = parameter["name"]?.string, let value = parameter["value"]?.string else { continue }
+                    values[String(full.dropFirst("ecs-account-settings/".count))] = value
+                }
+                let settings = values.keys.sorted()
+                    .filter { onlyName == nil || $0 == onlyName }
+                    .filter { onlyValue == nil || values[$0] == onlyValue }
+                    .map { setting($0, values[$0]!) }
+                return .object(["settings": .array(settings)])
+            }
+        }
+    }
+
+    /// DescribeServiceDeployments: one service read per ARN.
+    mutating func planDescribeDeployments(_ render: inout @Sendable ([HTTPResponse]) -> HTTPResponse) throws(ECSError) {
+        let arns = try strings("serviceDeploymentArns") ?? []
+        guard !arns.isEmpty else { throw .invalid("serviceDeploymentArns", "must name at least one") }
+        guard arns.count <= 20 else { throw .invalid("serviceDeploymentArns", "must name at most 20") }
+        var references: [(cluster: String, service: String, id: String)] = []
+        for (position, arn) in arns.enumerated() {
+            guard let reference = ECSDeployments.parse(arn) else {
+                throw .invalid(
+                    "serviceDeploymentArns[\(position)]",
+                    "must be a service deployment ARN this API returned"
+                )
+            }
+            references.append(reference)
+            add("GET", ["v1", "clusters", reference.cluster, "services", reference.service])
+        }
+        let prefix = context.arnPrefix
+        let resolved = references
+        render = { responses in
+            var found: [ECSJSON] = []
+            var failures: [ECSJSON] = []
+            for (position, response) in responses.enumerated() {
+                let reference = resolved[position]
+                let service = (200..<300).contains(response.status) ? ECSJSON.parse(response.body)?["service"] : nil
+                if let detail = service.flatMap({
+                    ECSDeployments.detail($0, id: reference.id, cluster: reference.cluster, prefix: prefix)
+                }) {
+                    found.append(detail)
+                } else if service != nil || response.status == 404 {
+                    failures.append(.object(["arn": .string(arns[position]), "reason": .string("MISSING")]))
+                } else {
+                    return ECSError.from(rest: response).response
+                }
+            }
+            return ECSGateway.answer(.object(["serviceDeployments": .array(found), "failures": .array(failures)]))
+        }
+    }
+
     // MARK: ARNs for failures
 
     func clusterArn(_ reference: String) -> String {
@@ -557,5 +699,101 @@ struct Builder {
             }
             return ECSGateway.answer(.object([plural: .array(found), "failures": .array(failures)]))
         }
+    }
+}
+
+/// ECS account settings Gantry keeps (their values change nothing in Gantry; tools read and write them).
+enum ECSAccountSettings {
+    /// The names ECS's model allows.
+    static let names = [
+        "serviceLongArnFormat", "taskLongArnFormat", "containerInstanceLongArnFormat", "awsvpcTrunking",
+        "containerInsights", "fargateFIPSMode", "tagResourceAuthorization", "fargateTaskRetirementWaitPeriod",
+        "guardDutyActivate", "defaultLogDriverMode", "fargateEventWindows",
+    ]
+    /// What ListAccountSettings with `effectiveSettings` reports for settings never put.
+    static let defaults = [
+        "serviceLongArnFormat": "enabled", "taskLongArnFormat": "enabled", "containerInstanceLongArnFormat": "enabled",
+        "awsvpcTrunking": "disabled", "containerInsights": "disabled", "tagResourceAuthorization": "on",
+    ]
+}
+
+/// A service's deployments as ECS's service deployments: `arn:…:service-deployment/<cluster>/<service>/<n>` for the
+/// deployment `ecs-svc/<n>`.
+enum ECSDeployments {
+    /// The cluster, service and deployment id an ARN names.
+    static func parse(_ arn: String) -> (cluster: String, service: String, id: String)? {
+        guard let range = arn.ranges(of: ":service-deployment/").first else { return nil }
+        let parts = arn[range.upperBound...].split(separator: "/")
+        guard parts.count == 3 else { return nil }
+        return (String(parts[0]), String(parts[1]), "ecs-svc/\(parts[2])")
+    }
+
+    static func arn(_ prefix: String, _ cluster: String, _ service: String, _ id: String) -> String {
+        "\(prefix):service-deployment/\(cluster)/\(service)/\(id.split(separator: "/").last ?? Substring(id))"
+    }
+
+    /// ECS's status for a deployment.
+    static func status(_ deployment: ECSJSON) -> String {
+        let rollback = deployment["isRollback"]?.bool == true
+        switch deployment["rolloutState"]?.string {
+        case "COMPLETED": return rollback ? "ROLLBACK_SUCCESSFUL" : "SUCCESSFUL"
+        case "FAILED": return rollback ? "ROLLBACK_FAILED" : "STOPPED"
+        default: return rollback ? "ROLLBACK_IN_PROGRESS" : "IN_PROGRESS"
+        }
+    }
+
+    /// Every deployment of a service (current ones, then the history), newest first, as briefs.
+    static func briefs(_ service: ECSJSON, cluster: String, prefix: String) -> [ECSJSON] {
+        let name = service["serviceName"]?.string ?? ""
+        let all = (service["deployments"]?.array ?? []) + (service["deploymentHistory"]?.array ?? [])
+        return all.sorted { ($0["createdAt"]?.int ?? 0) > ($1["createdAt"]?.int ?? 0) }.map { deployment in
+            var brief: [String: ECSJSON] = [
+                "serviceDeploymentArn": .string(arn(prefix, cluster, name, deployment["id"]?.string ?? "")),
+                "serviceArn": service["serviceArn"] ?? .null,
+                "clusterArn": service["clusterArn"] ?? .null,
+                "targetServiceRevisionArn": deployment["taskDefinition"] ?? .null,
+                "status": .string(status(deployment)),
+                "statusReason": deployment["rolloutStateReason"] ?? .null,
+            ]
+            brief["createdAt"] = deployment["createdAt"]
+            brief["startedAt"] = deployment["createdAt"]
+            if let finished = deployment["finishedAt"] { brief["finishedAt"] = finished }
+            return .object(brief.filter { $0.value != .null })
+        }
+    }
+
+    /// One deployment in detail, or nil when the service has no deployment `id`.
+    static func detail(_ service: ECSJSON, id: String, cluster: String, prefix: String) -> ECSJSON? {
+        let all = (service["deployments"]?.array ?? []) + (service["deploymentHistory"]?.array ?? [])
+        guard let deployment = all.first(where: { $0["id"]?.string == id }) else { return nil }
+        guard
+            var detail = briefs(
+                .object([
+                    "serviceName": service["serviceName"] ?? .null,
+                    "serviceArn": service["serviceArn"] ?? .null, "clusterArn": service["clusterArn"] ?? .null,
+                    "deployments": .array([deployment]),
+                ]),
+                cluster: cluster,
+                prefix: prefix
+            ).first?.object
+        else { return nil }
+        detail["targetServiceRevision"] = .object([
+            "arn": deployment["taskDefinition"] ?? .null,
+            "requestedTaskCount": deployment["desiredCount"] ?? .int(0),
+            "runningTaskCount": deployment["runningCount"] ?? .int(0),
+            "pendingTaskCount": deployment["pendingCount"] ?? .int(0),
+        ])
+        detail["updatedAt"] = deployment["updatedAt"]
+        if let configuration = service["deploymentConfiguration"] {
+            detail["deploymentConfiguration"] = configuration
+            if let breaker = configuration["deploymentCircuitBreaker"] {
+                detail["deploymentCircuitBreaker"] = .object([
+                    "status": .string(breaker["enable"]?.bool == true ? "MONITORING" : "DISABLED"),
+                    "failureCount": deployment["failedTasks"] ?? .int(0),
+                    "threshold": breaker["threshold"] ?? .int(3),
+                ])
+            }
+        }
+        return .object(detail)
     }
 }

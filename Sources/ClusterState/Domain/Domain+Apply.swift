@@ -122,6 +122,14 @@ extension Domain {
             var deleted = record
             deleted.status = "DELETE_IN_PROGRESS"
             return .taskDefinition(deleted)
+        case .tagResource(let arn, let tags):
+            return retag(arn) { current in
+                var merged = current.filter { old in !tags.contains { $0.key == old.key } }
+                merged += tags
+                return merged
+            }
+        case .untagResource(let arn, let keys):
+            return retag(arn) { current in current.filter { !keys.contains($0.key) } }
         case .registerContainerInstance, .deregisterContainerInstance, .updateContainerInstanceState,
             .putAttributes, .deleteAttributes:
             return applyInstanceCommand(command, context: context)
@@ -134,6 +142,43 @@ extension Domain {
         case .reportTaskStates, .setAgentConnected, .orchestrate, .rollbackService:
             return applyOrchestrationCommand(command, context: context)
         }
+    }
+
+    /// The tags of the cluster, service or task definition revision `arn` names, or nil when none does.
+    package func tags(of arn: String) -> [Tag]? {
+        if let cluster = clusters.values.first(where: { $0.clusterArn == arn }) { return cluster.tags }
+        if let service = services.values.first(where: { $0.serviceArn == arn && $0.status != "INACTIVE" }) {
+            return service.tags
+        }
+        if arn.hasPrefix("arn:"), arn.contains(":task-definition/"), let record = taskDefinition(arn),
+            record.taskDefinitionArn == arn
+        {
+            return record.spec.tags ?? []
+        }
+        return nil
+    }
+
+    /// Replaces the tags of the resource `arn` names with `change(current)`, checked against ECS's tag rules.
+    mutating func retag(_ arn: String, _ change: ([Tag]) -> [Tag]) -> DomainResult {
+        guard let current = tags(of: arn) else {
+            return .refused(
+                status: 404,
+                code: "resource_not_found",
+                message: "no cluster, service or task definition has the ARN \(arn)",
+                field: "resourceArn"
+            )
+        }
+        let updated = change(current)
+        if let refusal = DomainRules.tagsProblem(updated) { return refusal }
+        if let name = clusters.first(where: { $0.value.clusterArn == arn })?.key {
+            clusters[name]!.tags = updated
+        } else if let key = services.first(where: { $0.value.serviceArn == arn && $0.value.status != "INACTIVE" })?.key
+        {
+            services[key]!.tags = updated
+        } else if let record = taskDefinition(arn) {
+            families[record.family]!.revisions[record.revision]!.spec.tags = updated
+        }
+        return .tags(updated)
     }
 
     /// Resolves `family`, `family:revision` or a task definition ARN: `family` alone means the latest ACTIVE one.

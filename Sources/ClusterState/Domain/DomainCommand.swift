@@ -4,6 +4,10 @@ package enum DomainCommand: Sendable, Equatable, Codable {
     case createCluster(name: String, tags: [Tag])
     /// DeleteCluster (refused while it has services, instances or tasks).
     case deleteCluster(name: String)
+    /// TagResource: adds tags to a cluster, service or task definition revision (by ARN), replacing same keys.
+    case tagResource(arn: String, tags: [Tag])
+    /// UntagResource: removes the tags with these keys (absent keys are ignored, as in ECS).
+    case untagResource(arn: String, keys: [String])
     /// RegisterTaskDefinition (the spec, tags included, is validated again in apply).
     case registerTaskDefinition(spec: TaskDefinitionSpec)
     /// DeregisterTaskDefinition: ACTIVE → INACTIVE.
@@ -113,6 +117,8 @@ package enum DomainResult: Sendable, Equatable, Codable {
     case pruned(Int)
     /// Which placements were applied and which refused.
     case placements(PlacementOutcome)
+    /// A resource's tags as they now stand.
+    case tags([Tag])
     /// Nothing changed: `status` 400/404/409 with a code, a message and the field at fault.
     case refused(status: Int, code: String, message: String, field: String?)
 }
