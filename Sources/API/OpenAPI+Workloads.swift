@@ -170,6 +170,11 @@ extension OpenAPI {
                     "group": .string("1 to 255 bytes; default family:<family>.", minLength: 1, maxLength: 255),
                     "overrides": .ref("TaskOverrides"),
                     "launchType": .string(oneOf: ["EXTERNAL"]),
+                    "containerInstances": .array(
+                        .string("A container instance id or ARN.", minLength: 1),
+                        minItems: 1,
+                        maxItems: 10
+                    ),
                 ]
             ),
             "StopTaskRequest": .object(["reason": .string("At most 255 bytes.", maxLength: 255)]),

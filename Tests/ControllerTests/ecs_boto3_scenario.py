@@ -130,6 +130,19 @@ stopped = ecs.describe_tasks(cluster="e2e", tasks=[task])["tasks"][0]
 assert stopped["lastStatus"] == "STOPPED" and stopped["stoppedReason"] == "boto3 test", stopped
 step("run_task + tasks_running + stop_task + tasks_stopped")
 
+instance = ecs.list_container_instances(cluster="e2e")["containerInstanceArns"][0]
+started_task = ecs.start_task(cluster="e2e", taskDefinition="hello", containerInstances=[instance], startedBy="start")
+assert started_task["failures"] == [] and started_task["tasks"][0]["containerInstanceArn"] == instance, started_task
+started_arn = started_task["tasks"][0]["taskArn"]
+ecs.get_waiter("tasks_running").wait(cluster="e2e", tasks=[started_arn], WaiterConfig=fast)
+ecs.stop_task(cluster="e2e", task=started_arn)
+ecs.get_waiter("tasks_stopped").wait(cluster="e2e", tasks=[started_arn], WaiterConfig=fast)
+expect_error(
+    "ClientException", ecs.start_task, cluster="e2e", taskDefinition="hello",
+    containerInstances=["0123456789abcdef0123456789abcdef"],
+)
+step("start_task on a named instance + tasks_running + tasks_stopped")
+
 cluster_arn = "arn:aws:ecs:us-east-1:123456789012:cluster/e2e"
 ecs.tag_resource(resourceArn=cluster_arn, tags=[{"key": "team", "value": "web"}, {"key": "tier", "value": "1"}])
 ecs.tag_resource(resourceArn=service["serviceArn"], tags=[{"key": "owner", "value": "ops"}])

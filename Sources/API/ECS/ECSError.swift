@@ -55,7 +55,7 @@ package struct ECSError: Error, Equatable, Sendable {
         case "forbidden": return ECSError("AccessDeniedException", message)
         case "task_definition_not_found", "task_definition_active", "instance_has_tasks", "version_conflict",
             "no_completed_deployment", "instance_inactive", "instance_exists", "task_stopped",
-            "service_not_scaled_down":
+            "service_not_scaled_down", "cannot_start":
             return ECSError("ClientException", message)
         default:
             return ECSError(response.status == 409 ? "ClientException" : "InvalidParameterException", message)

@@ -362,6 +362,18 @@ struct Builder {
                 if answer["failures"] == nil { answer["failures"] = .array([]) }
                 return answer
             }
+        case "StartTask":
+            guard let targets = try strings("containerInstances"), !targets.isEmpty else {
+                throw .invalid("containerInstances", "must name at least one container instance")
+            }
+            var body = body(removing: ["cluster", "clientToken"])
+            body["containerInstances"] = .array(targets.map { .string(Self.name($0)) })
+            add("POST", base + ["tasks"], body: body, clientToken: try string("clientToken"))
+            render = Self.single { rest in
+                var answer = Self.pick(rest, ["tasks", "failures"])
+                if answer["failures"] == nil { answer["failures"] = .array([]) }
+                return answer
+            }
         case "StopTask":
             var body = ECSJSON.object([:])
             if let reason = try string("reason") { body["reason"] = .string(reason) }

@@ -36,7 +36,15 @@ extension Domain {
                     "must name a container of \(definition.family):\(definition.revision)"
                 )
             }
-            let created = (0..<count).map { ordinal in
+            if let targets = request.containerInstances {
+                guard (1...10).contains(targets.count) else {
+                    return .invalid("containerInstances", "must name 1 to 10 container instances")
+                }
+                guard request.count == nil || request.count == targets.count else {
+                    return .invalid("count", "must be absent or the number of containerInstances")
+                }
+            }
+            let created = (0..<(request.containerInstances?.count ?? count)).map { ordinal in
                 newTask(
                     definition,
                     cluster: cluster,
@@ -47,8 +55,31 @@ extension Domain {
                     context: context
                 )
             }
-            for task in created { tasks[task.id] = task }
-            return .tasks(created)
+            guard let targets = request.containerInstances else {
+                for task in created { tasks[task.id] = task }
+                return .tasks(created)
+            }
+            // StartTask: each task straight onto its instance, every placement checked as the scheduler's are;
+            // if one cannot be placed, nothing changes.
+            let before = self
+            var placed: [TaskRecord] = []
+            for (position, (task, target)) in zip(created, targets).enumerated() {
+                tasks[task.id] = task
+                let instance = String(target.split(separator: "/").last ?? Substring(target))
+                let placement = TaskPlacement(task: task.id, instance: instance)
+                if let reason = placementProblem(clusterName, placement) {
+                    self = before
+                    return .refused(
+                        status: 409,
+                        code: "cannot_start",
+                        message: "containerInstances[\(position)]: \(reason)",
+                        field: "containerInstances[\(position)]"
+                    )
+                }
+                _ = applyPlacements(clusterName, [placement], context: context)
+                placed.append(tasks[task.id]!)
+            }
+            return .tasks(placed)
         case .stopTask(let clusterName, let reference, let reason):
             guard clusters[clusterName] != nil else { return .clusterNotFound(clusterName) }
             if let reason, reason.utf8.count > 255 { return .invalid("reason", "must be at most 255 characters") }

@@ -216,6 +216,9 @@ package struct RunTaskRequest: Sendable, Equatable, Codable {
     package var overrides: TaskOverrides?
     /// EXTERNAL if given.
     package var launchType: String?
+    /// ECS StartTask: one task on each of these container instances (ids or ARNs, 1 to 10), placed at once rather
+    /// than by the scheduler; all or none.
+    package var containerInstances: [String]?
 
     /// Creates a request.
     package init(taskDefinition: String, count: Int? = nil) {
