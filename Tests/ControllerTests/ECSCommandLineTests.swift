@@ -118,6 +118,18 @@ struct ECSCommandLineTests {
         let instances = try aws("list-container-instances", "--cluster", "e2e")
         #expect(instances.ranges(of: "container-instance/e2e/").count == 2)
         _ = try aws("delete-service", "--cluster", "e2e", "--service", "web", "--force")
+        _ = try aws("wait", "services-inactive", "--cluster", "e2e", "--services", "web")
+        // Delete everything: the instances (their agents stopped first), the task definition, the cluster.
+        agents.shutdown()
+        for arn in instances.ranges(of: "arn:aws:ecs:us-east-1:123456789012:container-instance/e2e/").map({
+            String(instances[$0.lowerBound...].prefix { $0 != "\"" })
+        }) {
+            _ = try aws("deregister-container-instance", "--cluster", "e2e", "--container-instance", arn, "--force")
+        }
+        _ = try aws("deregister-task-definition", "--task-definition", "hello:1")
+        #expect(try aws("delete-task-definitions", "--task-definitions", "hello:1").contains("DELETE_IN_PROGRESS"))
+        #expect(try aws("delete-cluster", "--cluster", "e2e").contains(#""clusterName": "e2e""#))
+        #expect(!(try aws("list-clusters")).contains("cluster/e2e"))
         print("aws ecs: the whole scenario in \(monotonicMilliseconds() - started) ms")
     }
 
