@@ -82,23 +82,7 @@ package struct DockerAPI: Sendable {
     }
 
     /// Percent-encodes a query value.
-    static func query(_ value: String) -> String {
-        var text = ""
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
-                UInt8(ascii: "~"):
-                text.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let digits = Array("0123456789ABCDEF".utf8)
-                text += "%"
-                text.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
-                text.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 0xF)]))
-            }
-        }
-        return text
-    }
+    static func query(_ value: String) -> String { percentEncoded(value) }
 
     /// The payload of a non-TTY attach or logs stream: frames of an 8-byte header (stream, 3 zero bytes, big-endian
     /// length) and the bytes, concatenated. A body that does not frame is returned as it is (a TTY stream).

@@ -145,3 +145,25 @@ enum HTTPSyntax {
         }
     }
 }
+
+/// `text` with every byte but RFC 3986's unreserved characters (letters, digits, `-`, `.`, `_`, `~`) and those in
+/// `keeping` written as `%XX`: a path segment or query value ready for a request target.
+package func percentEncoded(_ text: String, keeping: Set<UInt8> = []) -> String {
+    let digits = Array("0123456789ABCDEF".utf8)
+    var result = ""
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+            UInt8(ascii: "~"):
+            result.unicodeScalars.append(Unicode.Scalar(byte))
+        case _ where keeping.contains(byte):
+            result.unicodeScalars.append(Unicode.Scalar(byte))
+        default:
+            result += "%"
+            result.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
+            result.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 0xF)]))
+        }
+    }
+    return result
+}

@@ -138,7 +138,7 @@ struct ECSGatewayTests {
         #expect(error("CreateCapacityProvider", "{}")?.message.contains("CreateCapacityProvider") == true)
         #expect(error("ListClusters", "[1]")?.type == "SerializationException")
         #expect(error("ListClusters", #"{"maxResults":500}"#)?.message == "maxResults: must be 1 to 100")
-        #expect(error("DescribeServices", #"{"services":[]}"#)?.message == "services: must name at least one service")
+        #expect(error("DescribeServices", #"{"services":[]}"#)?.message == "services: must name at least one")
         #expect(error("UpdateService", #"{"service":7}"#)?.message == "service: must be a string")
         #expect(error("StopTask", "{}")?.message == "task: is required")
         var wrongTarget = Self.call("ListClusters", "{}")

@@ -175,24 +175,8 @@ struct Builder {
 
     // MARK: Making REST requests
 
-    /// Percent-encodes one path segment or query value.
-    static func encoded(_ text: String) -> String {
-        var result = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
-                UInt8(ascii: "~"), UInt8(ascii: ":"):
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let digits = Array("0123456789ABCDEF".utf8)
-                result += "%"
-                result.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
-                result.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 0xF)]))
-            }
-        }
-        return result
-    }
+    /// Percent-encodes one path segment or query value (`:` kept, as in `family:revision`).
+    static func encoded(_ text: String) -> String { percentEncoded(text, keeping: [UInt8(ascii: ":")]) }
 
     /// Adds a REST request; `query` pairs with nil values are left out.
     mutating func add(
@@ -329,23 +313,16 @@ struct Builder {
             )
             render = Self.single { $0 }
         case "DeleteService":
-            let force = try boolean("force")
-            add(
-                "DELETE",
-                base + ["services", Self.name(try required("service"))],
-                query: [("force", force.map { $0 ? "true" : "false" })]
-            )
+            try deleteForced(base + ["services", Self.name(try required("service"))])
             render = Self.single { $0 }
         case "DescribeServices":
-            let names = try strings("services") ?? []
-            guard !names.isEmpty else { throw .invalid("services", "must name at least one service") }
-            guard names.count <= 10 else { throw .invalid("services", "must name at most 10 services") }
-            for name in names { add("GET", base + ["services", Self.name(name)]) }
-            render = Self.batch(
+            render = try describe(
+                "services",
+                most: 10,
+                base + ["services"],
                 key: "service",
-                plural: "services",
                 missing: "service_not_found",
-                arns: names.map { serviceArn(cluster, Self.name($0)) }
+                arn: "service/\(cluster)"
             )
         case "ListServices":
             add("GET", base + ["services"], query: try page())
@@ -380,15 +357,13 @@ struct Builder {
             add("POST", base + ["tasks", Self.name(try required("task")), "stop"], body: body)
             render = Self.single { rest in .object(["task": rest["tasks"]?.array?.first ?? .null]) }
         case "DescribeTasks":
-            let ids = try strings("tasks") ?? []
-            guard !ids.isEmpty else { throw .invalid("tasks", "must name at least one task") }
-            guard ids.count <= 100 else { throw .invalid("tasks", "must name at most 100 tasks") }
-            for id in ids { add("GET", base + ["tasks", Self.name(id)]) }
-            render = Self.batch(
+            render = try describe(
+                "tasks",
+                most: 100,
+                base + ["tasks"],
                 key: "task",
-                plural: "tasks",
                 missing: "task_not_found",
-                arns: ids.map { taskArn(cluster, Self.name($0)) }
+                arn: "task/\(cluster)"
             )
         case "ListServiceDeployments":
             let service = Self.name(try required("service"))
@@ -473,23 +448,16 @@ struct Builder {
             add("POST", base + ["container-instances"], body: body)
             render = Self.single { rest in Self.pick(rest, ["containerInstance"]) }
         case "DeregisterContainerInstance":
-            let force = try boolean("force")
-            add(
-                "DELETE",
-                base + ["container-instances", Self.name(try required("containerInstance"))],
-                query: [("force", force.map { $0 ? "true" : "false" })]
-            )
+            try deleteForced(base + ["container-instances", Self.name(try required("containerInstance"))])
             render = Self.single { $0 }
         case "DescribeContainerInstances":
-            let ids = try strings("containerInstances") ?? []
-            guard !ids.isEmpty else { throw .invalid("containerInstances", "must name at least one") }
-            guard ids.count <= 100 else { throw .invalid("containerInstances", "must name at most 100") }
-            for id in ids { add("GET", base + ["container-instances", Self.name(id)]) }
-            render = Self.batch(
+            render = try describe(
+                "containerInstances",
+                most: 100,
+                base + ["container-instances"],
                 key: "containerInstance",
-                plural: "containerInstances",
                 missing: "container_instance_not_found",
-                arns: ids.map { instanceArn(cluster, Self.name($0)) }
+                arn: "container-instance/\(cluster)"
             )
         case "ListContainerInstances":
             add("GET", base + ["container-instances"], query: [("status", try string("status"))] + (try page()))
@@ -533,6 +501,34 @@ struct Builder {
                 "\(operation) is not supported by Gantry's ECS API (see README \"AWS CLI\" for the operations it serves)"
             )
         }
+    }
+
+    /// A Describe call of up to `most` resources named in `field`: one REST read each under `path`.
+    mutating func describe(
+        _ field: String,
+        most: Int,
+        _ path: [String],
+        key: String,
+        missing: String,
+        arn kind: String
+    ) throws(ECSError) -> @Sendable ([HTTPResponse]) -> HTTPResponse {
+        let references = try strings(field) ?? []
+        guard !references.isEmpty else { throw .invalid(field, "must name at least one") }
+        guard references.count <= most else { throw .invalid(field, "must name at most \(most)") }
+        for reference in references { add("GET", path + [Self.name(reference)]) }
+        let prefix = context.arnPrefix
+        return Self.batch(
+            key: key,
+            plural: field,
+            missing: missing,
+            arns: references.map { "\(prefix):\(kind)/\(Self.name($0))" }
+        )
+    }
+
+    /// A DELETE with the call's `force` flag.
+    mutating func deleteForced(_ path: [String]) throws(ECSError) {
+        let force = try boolean("force")
+        add("DELETE", path, query: [("force", force.map { $0 ? "true" : "false" })])
     }
 
     // MARK: Account settings and service deployments
@@ -632,10 +628,6 @@ struct Builder {
     func clusterArn(_ reference: String) -> String {
         reference.hasPrefix("arn:") ? reference : "\(context.arnPrefix):cluster/\(reference)"
     }
-
-    func serviceArn(_ cluster: String, _ name: String) -> String { "\(context.arnPrefix):service/\(cluster)/\(name)" }
-
-    func taskArn(_ cluster: String, _ id: String) -> String { "\(context.arnPrefix):task/\(cluster)/\(id)" }
 
     func instanceArn(_ cluster: String, _ id: String) -> String {
         "\(context.arnPrefix):container-instance/\(cluster)/\(id)"
