@@ -101,70 +101,16 @@ private let samples: [String: (target: String, body: String)] = [
 ]
 
 /// A JSON value, decoded strictly (a number is never a boolean), for checking the document and answers.
-private indirect enum JSONValue: Codable, Equatable {
-    case null
-    case bool(Bool)
-    case integer(Int64)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+private typealias JSONValue = ECSJSON
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int64.self) {
-            self = .integer(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
+extension ECSJSON {
+    fileprivate static func decoded(_ bytes: [UInt8]) throws -> ECSJSON {
+        try JSONDecoder().decode(ECSJSON.self, from: Data(bytes))
     }
 
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .integer(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
+    fileprivate var members: [String: ECSJSON] { object ?? [:] }
 
-    static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-    }
-
-    subscript(_ key: String) -> JSONValue? {
-        if case .object(let members) = self { return members[key] }
-        return nil
-    }
-
-    var string: String? {
-        if case .string(let value) = self { return value }
-        return nil
-    }
-
-    var members: [String: JSONValue] {
-        if case .object(let members) = self { return members }
-        return [:]
-    }
-
-    var elements: [JSONValue] {
-        if case .array(let elements) = self { return elements }
-        return []
-    }
+    fileprivate var elements: [ECSJSON] { array ?? [] }
 }
 
 /// A tiny validator for the JSON Schema subset `JSONSchema` emits: enough to hold rendered answers against the
@@ -189,9 +135,9 @@ private func violation(
     switch (schema["type"]?.string, value) {
     case (nil, _), ("boolean", .bool), ("string", .string):
         return nil
-    case ("integer", .integer(let number)):
-        if case .integer(let minimum) = schema["minimum"], number < minimum { return "\(path): below \(minimum)" }
-        if case .integer(let maximum) = schema["maximum"], number > maximum { return "\(path): above \(maximum)" }
+    case ("integer", .int(let number)):
+        if case .int(let minimum) = schema["minimum"], number < minimum { return "\(path): below \(minimum)" }
+        if case .int(let maximum) = schema["maximum"], number > maximum { return "\(path): above \(maximum)" }
         return nil
     case ("array", .array(let elements)):
         for (index, element) in elements.enumerated() {
@@ -229,7 +175,7 @@ private func sampleRequest(_ method: String, _ target: String, body: String) -> 
 
 /// The document, parsed.
 private func parsedDocument() throws -> JSONValue {
-    try JSONValue.parse(OpenAPI.document(version: "test"))
+    try JSONValue.decoded(OpenAPI.document(version: "test"))
 }
 
 @Suite("OpenAPI document")
@@ -335,7 +281,7 @@ struct OpenAPITests {
         let document = try parsedDocument()
         let schemas = try #require(document["components"]?["schemas"]?.members)
         func check(_ response: HTTPResponse, _ component: String, _ label: String) throws {
-            let body = try JSONValue.parse(response.body)
+            let body = try JSONValue.decoded(response.body)
             let problem = violation(body, .object(["$ref": .string("#/components/schemas/\(component)")]), schemas)
             #expect(problem == nil, "\(label): \(problem ?? "")")
         }
@@ -542,7 +488,7 @@ struct OpenAPITests {
         )
         try check(OpenAPI.response(version: "1"), "OpenAPIDocument", "document")
         // The validator is not vacuous: a missing member and a wrong type are caught.
-        let broken: JSONValue = .object(["cluster": .object(["clusterName": .integer(1)])])
+        let broken: JSONValue = .object(["cluster": .object(["clusterName": .int(1)])])
         #expect(violation(broken, .object(["$ref": .string("#/components/schemas/ClusterResponse")]), schemas) != nil)
         #expect(
             violation(

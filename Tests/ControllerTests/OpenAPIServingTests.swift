@@ -33,7 +33,7 @@ struct OpenAPIServingTests {
             #expect(contentType == media, "\(route.label)")
             checked += 1
         }
-        #expect(checked == 11)
+        #expect(checked == 12)
 
         // Open means open to anyone: no token, and a wrong one, both get the document; a token route still needs one.
         let wrongToken = try #require(cluster.request(1, "GET", OpenAPI.documentPath, token: "not-a-valid-token-000"))
