@@ -10,6 +10,9 @@ struct ECSCommandLineTests {
     static let secret = "gantry-test-secret-access-key-000001"
     static let readonlyKeyID = "AKIAGANTRYREADONLY01"
     static let readonlySecret = "gantry-test-readonly-secret-key-0001"
+    static let sessionKeyID = "AKIAGANTRYSESSION001"
+    static let sessionSecret = "gantry-test-session-secret-key-00001"
+    static let sessionToken = "gantry-test-session-token-0001"
 
     /// A cluster whose tokens file also holds two access keys (operator and readonly).
     static func cluster() throws -> ProcessCluster {
@@ -21,7 +24,9 @@ struct ECSCommandLineTests {
             {"name":"join","role":"agent","token":"\(ProcessCluster.joinToken)"}],
             "accessKeys":[{"name":"ci","role":"operator","accessKeyId":"\(accessKeyID)","secretAccessKey":"\(secret)"},
             {"name":"dashboard","role":"readonly","accessKeyId":"\(readonlyKeyID)",
-             "secretAccessKey":"\(readonlySecret)"}]}
+             "secretAccessKey":"\(readonlySecret)"},
+            {"name":"temporary","role":"readonly","accessKeyId":"\(sessionKeyID)",
+             "secretAccessKey":"\(sessionSecret)","sessionToken":"\(sessionToken)"}]}
             """
         )
         try cluster.startAll()
@@ -191,6 +196,7 @@ struct ECSCommandLineTests {
                 secret: Self.readonlySecret
             ).contains("(AccessDeniedException)")
         )
+        #expect(try failure(["list-clusters", "--no-sign-request"]).contains("(MissingAuthenticationTokenException)"))
         let (status, listed) = try Self.aws(
             cluster,
             leader,
@@ -217,6 +223,7 @@ struct ECSCommandLineTests {
                 "/usr/bin/env", "python3", "\(Self.repositoryRoot())/Tests/ControllerTests/ecs_boto3_scenario.py",
                 "http://127.0.0.1:\(port)", Self.accessKeyID, Self.secret,
                 "\(Self.repositoryRoot())/deploy/examples/hello-taskdef.json",
+                Self.sessionKeyID, Self.sessionSecret, Self.sessionToken,
             ],
             log: "\(cluster.directory)/boto3.log"
         )

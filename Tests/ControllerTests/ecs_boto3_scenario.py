@@ -1,6 +1,6 @@
 """boto3 against a live Gantry cluster's ECS face (run by ECSCommandLineTests; exit 0 when every step held).
 
-Usage: python3 ecs_boto3_scenario.py ENDPOINT ACCESS_KEY_ID SECRET TASKDEF_FILE
+Usage: python3 ecs_boto3_scenario.py ENDPOINT ACCESS_KEY_ID SECRET TASKDEF_FILE SESSION_KEY SESSION_SECRET TOKEN
 Prints one line per step and the seconds it took.
 """
 import datetime
@@ -12,7 +12,7 @@ import boto3
 import botocore.auth
 from botocore.exceptions import ClientError
 
-endpoint, key, secret, taskdef_file = sys.argv[1:5]
+endpoint, key, secret, taskdef_file, session_key, session_secret, session_token = sys.argv[1:8]
 ecs = boto3.client(
     "ecs",
     endpoint_url=endpoint,
@@ -194,7 +194,28 @@ bad = boto3.client(
     aws_secret_access_key="not-the-secret-not-the-secret",
 )
 expect_error("InvalidSignatureException", bad.list_clusters)
-step("signature refusals: skewed date, wrong secret")
+temporary = boto3.client(
+    "ecs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=session_key,
+    aws_secret_access_key=session_secret, aws_session_token=session_token,
+)
+assert "arn:aws:ecs:us-east-1:123456789012:cluster/e2e" in temporary.list_clusters()["clusterArns"]
+expect_error("AccessDeniedException", temporary.create_cluster, clusterName="nope")
+no_token = boto3.client(
+    "ecs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=session_key,
+    aws_secret_access_key=session_secret,
+)
+expect_error("UnrecognizedClientException", no_token.list_clusters)
+wrong_token = boto3.client(
+    "ecs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=session_key,
+    aws_secret_access_key=session_secret, aws_session_token="not-the-token",
+)
+expect_error("UnrecognizedClientException", wrong_token.list_clusters)
+step("signature refusals: skewed date, wrong secret; session tokens: right, missing, wrong")
+without_tags = ecs.describe_services(cluster="e2e", services=["api"])["services"][0]
+with_tags = ecs.describe_services(cluster="e2e", services=["api"], include=["TAGS"])["services"][0]
+assert "tags" not in without_tags and with_tags["tags"] == [{"key": "owner", "value": "ops"}], with_tags
+expect_error("InvalidParameterException", ecs.describe_clusters, clusters=["e2e"], include=["NOPE"])
+step("include=TAGS as ECS has it")
 
 ecs.delete_service(cluster="e2e", service="api", force=True)
 ecs.get_waiter("services_inactive").wait(cluster="e2e", services=["api"], WaiterConfig=fast)

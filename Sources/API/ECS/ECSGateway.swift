@@ -154,6 +154,15 @@ struct Builder {
         return texts
     }
 
+    /// The `include` list, each value checked against those ECS allows for the operation; whether it asks for TAGS.
+    func includesTags(allowed: [String]) throws(ECSError) -> Bool {
+        let values = try strings("include") ?? []
+        for (position, value) in values.enumerated() where !allowed.contains(value) {
+            throw .invalid("include[\(position)]", "must be one of \(allowed.joined(separator: ", "))")
+        }
+        return values.contains("TAGS")
+    }
+
     /// The resource name in a name or an ARN (`…:cluster/NAME`, `…:service/CLUSTER/NAME`, `…:task/CLUSTER/ID`).
     static func name(_ reference: String) -> String {
         guard reference.hasPrefix("arn:"), let slash = reference.lastIndex(of: "/") else { return reference }
@@ -226,12 +235,14 @@ struct Builder {
             render = Self.single { $0 }
         case "DescribeClusters":
             let names = try strings("clusters") ?? ["default"]
+            let tags = try includesTags(allowed: ["ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"])
             for name in names { add("GET", ["v1", "clusters", Self.name(name)]) }
             render = Self.batch(
                 key: "cluster",
                 plural: "clusters",
                 missing: "cluster_not_found",
-                arns: names.map(clusterArn)
+                arns: names.map(clusterArn),
+                tags: tags
             )
         case "ListClusters":
             add("GET", ["v1", "clusters"], query: try page())
@@ -240,8 +251,11 @@ struct Builder {
             add("POST", ["v1", "task-definitions"], body: body(removing: []))
             render = Self.single { rest in Self.withTags(rest, key: "taskDefinition") }
         case "DescribeTaskDefinition":
+            let tags = try includesTags(allowed: ["TAGS"])
             add("GET", ["v1", "task-definitions", Self.taskDefinition(try required("taskDefinition"))])
-            render = Self.single { rest in Self.withTags(rest, key: "taskDefinition") }
+            render = Self.single { rest in
+                tags ? Self.withTags(rest, key: "taskDefinition") : Self.pick(rest, ["taskDefinition"])
+            }
         case "DeregisterTaskDefinition":
             add("POST", ["v1", "task-definitions", Self.taskDefinition(try required("taskDefinition")), "deregister"])
             render = Self.single { $0 }
@@ -457,7 +471,8 @@ struct Builder {
                 base + ["container-instances"],
                 key: "containerInstance",
                 missing: "container_instance_not_found",
-                arn: "container-instance/\(cluster)"
+                arn: "container-instance/\(cluster)",
+                include: ["TAGS", "CONTAINER_INSTANCE_HEALTH"]
             )
         case "ListContainerInstances":
             add("GET", base + ["container-instances"], query: [("status", try string("status"))] + (try page()))
@@ -510,8 +525,10 @@ struct Builder {
         _ path: [String],
         key: String,
         missing: String,
-        arn kind: String
+        arn kind: String,
+        include allowed: [String] = ["TAGS"]
     ) throws(ECSError) -> @Sendable ([HTTPResponse]) -> HTTPResponse {
+        let tags = try includesTags(allowed: allowed)
         let references = try strings(field) ?? []
         guard !references.isEmpty else { throw .invalid(field, "must name at least one") }
         guard references.count <= most else { throw .invalid(field, "must name at most \(most)") }
@@ -521,7 +538,8 @@ struct Builder {
             key: key,
             plural: field,
             missing: missing,
-            arns: references.map { "\(prefix):\(kind)/\(Self.name($0))" }
+            arns: references.map { "\(prefix):\(kind)/\(Self.name($0))" },
+            tags: tags
         )
     }
 
@@ -676,13 +694,16 @@ struct Builder {
         key: String,
         plural: String,
         missing: String,
-        arns: [String]
+        arns: [String],
+        tags: Bool = true
     ) -> @Sendable ([HTTPResponse]) -> HTTPResponse {
         { responses in
             var found: [ECSJSON] = []
             var failures: [ECSJSON] = []
             for (position, response) in responses.enumerated() {
-                if (200..<300).contains(response.status), let item = ECSJSON.parse(response.body)?[key] {
+                if (200..<300).contains(response.status), var item = ECSJSON.parse(response.body)?[key] {
+                    // As in ECS, tags only when the call includes TAGS.
+                    if !tags { item["tags"] = nil }
                     found.append(item)
                     continue
                 }
