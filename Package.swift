@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "gantry", targets: ["gantry"]),
         .executable(name: "gantry-bench", targets: ["gantry-bench"]),
+        .executable(name: "gantry-chaos", targets: ["gantry-chaos"]),
     ],
     targets: [
         // Core: the consensus state machine. No I/O, no clock, no threads, no global randomness.
@@ -67,6 +68,13 @@ let package = Package(
         .executableTarget(
             name: "gantry",
             dependencies: ["Controller", "API", "HTTP", "ClusterState", "Agent"],
+            swiftSettings: strictSettings
+        ),
+        // The chaos harness: real controllers, seeded faults, the ChaosCheck verdict (chaos/run drives it).
+        .executableTarget(
+            name: "gantry-chaos",
+            dependencies: ["ChaosCheck", "HTTP"],
+            path: "chaos/harness",
             swiftSettings: strictSettings
         ),
         .executableTarget(
