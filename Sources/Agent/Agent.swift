@@ -136,8 +136,21 @@ package final class Agent {
     package func run(until shouldStop: () -> Bool) throws(RuntimeError) {
         let id = try register()
         instanceID = id
-        let adopted = runtime.adopt(instance: id)
-        if !adopted.isEmpty { log("adopted \(adopted.count) tasks an earlier run left on \(runtime.name): \(adopted)") }
+        // Until the runtime can say what this host runs, the agent neither starts nor reports anything: a task
+        // it cannot see would otherwise be reported gone.
+        var adopted: [String]?
+        while adopted == nil {
+            do throws(RuntimeError) {
+                adopted = try runtime.adopt(instance: id)
+            } catch {
+                log("cannot list this host's containers yet (\(error)); retrying")
+                if shouldStop() { return }
+                usleep(1_000_000)
+            }
+        }
+        if let adopted, !adopted.isEmpty {
+            log("adopted \(adopted.count) tasks an earlier run left on \(runtime.name): \(adopted)")
+        }
         try startLogServer()
         defer { logServer?.stop() }
         while !shouldStop() {

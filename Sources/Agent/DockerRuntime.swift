@@ -63,9 +63,9 @@ package final class DockerRuntime: ContainerRuntime {
     /// The container's name in the engine.
     static func containerName(_ task: String, _ container: String) -> String { "gantry-\(task)-\(container)" }
 
-    package func adopt(instance: String) -> [String] {
+    package func adopt(instance: String) throws(RuntimeError) -> [String] {
         self.instance = instance
-        guard let listed = try? list() else { return [] }
+        let listed = try list()
         for container in listed {
             let labels = container.labels
             guard let task = labels["gantry.task"], let epoch = labels["gantry.epoch"].flatMap({ Int($0) }),

@@ -47,7 +47,7 @@ package final class ExecRuntime: ContainerRuntime {
 
     /// Adopts the containers an earlier run of the agent left running (found by their pid files), so a restarted
     /// agent neither starts duplicates nor loses track of what it must stop. Returns the adopted task ids.
-    package func adopt(instance: String) -> [String] {
+    package func adopt(instance: String) throws(RuntimeError) -> [String] {
         guard let directory = opendir(logDirectory) else { return [] }
         var names: [String] = []
         while let entry = readdir(directory) {

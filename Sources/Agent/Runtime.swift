@@ -22,7 +22,9 @@ package protocol ContainerRuntime: AnyObject {
     var name: String { get }
     /// Takes over the containers an earlier run of the agent for `instance` left behind (running or exited), so a
     /// restarted agent neither starts duplicates nor loses track of what it must stop. Returns their task ids.
-    func adopt(instance: String) -> [String]
+    /// Throws when the runtime cannot tell (its engine does not answer): the agent must not act, nor report a task
+    /// gone, until it can.
+    func adopt(instance: String) throws(RuntimeError) -> [String]
     /// Starts the task's containers, with `secrets` added to their environments; a failure means the task failed
     /// to start. A runtime may finish starting in the background: `poll` then shows the task `starting`.
     func start(_ task: TaskRecord, _ definition: TaskDefinitionSpec, secrets: TaskSecrets) throws(RuntimeError)

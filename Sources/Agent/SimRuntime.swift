@@ -28,7 +28,7 @@ package final class SimRuntime: ContainerRuntime {
 
     package var logs: any LogReader { journal }
 
-    package func adopt(instance: String) -> [String] {
+    package func adopt(instance: String) throws(RuntimeError) -> [String] {
         // Simulated containers live in the agent's memory: a restarted agent has none to adopt.
         []
     }

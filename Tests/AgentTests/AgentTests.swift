@@ -150,7 +150,7 @@ struct RuntimeContractTests {
         case "exec": runtime = ExecRuntime(logDirectory: directory ?? temporaryDirectory(), clock: Agent.milliseconds)
         default: runtime = SimRuntime(clock: Agent.milliseconds)
         }
-        _ = runtime.adopt(instance: instance ?? "test-\(getpid())-\(Agent.milliseconds())")
+        _ = try runtime.adopt(instance: instance ?? "test-\(getpid())-\(Agent.milliseconds())")
         return runtime
     }
 
@@ -289,12 +289,18 @@ struct RuntimeContractTests {
         #expect(Self.await(first, task) { $0?.state == .running })
         // A new run of the agent, same instance (the first one's entries are simply not consulted).
         let second = try Self.runtime(runtimeName, directory: directory, instance: instance)
-        #expect(second.adopt(instance: instance) == [task])
+        #expect(try second.adopt(instance: instance) == [task])
         #expect(Self.await(second, task) { $0 == LocalContainer(task: task, epoch: 4, state: .running) })
         second.stop(task, timeoutSeconds: 5)
         #expect(Self.await(second, task) { Self.exited($0) })
         second.remove(task)
         _ = first.poll()
+    }
+
+    @Test("docker: with no engine answering, adoption fails rather than reporting an empty host")
+    func adoptWithoutEngine() {
+        let runtime = DockerRuntime(socket: "/nonexistent/docker.sock", clock: Agent.milliseconds)
+        #expect(throws: RuntimeError.self) { try runtime.adopt(instance: "i") }
     }
 
     @Test("sim: scripted failures")

@@ -356,9 +356,10 @@ func runClient(_ number: Int, _ cluster: Cluster, _ recorder: Recorder, _ option
 // MARK: Faults
 
 /// Injects the scenario's faults until `deadline`, each logged with its start and stop.
-func runFaults(_ cluster: Cluster, _ options: Options, deadline: UInt64) -> Int {
+func runFaults(_ cluster: Cluster, _ options: Options, deadline: UInt64) -> (count: Int, lastHealed: UInt64?) {
     var random = Random(state: options.seed &* 7_919)
     var count = 0
+    var lastHealed: UInt64?
     usleep(2_000_000)
     while nowNanoseconds() + 3_000_000_000 < deadline {
         var kind = options.scenario
@@ -377,6 +378,7 @@ func runFaults(_ cluster: Cluster, _ options: Options, deadline: UInt64) -> Int 
             usleep(UInt32(500_000 + random.below(1_000_000)))
             cluster.start(target)
             cluster.log("fault \(count) healed: node \(target) restarted")
+            lastHealed = nowNanoseconds()
         default:
             let pause = 1_000_000 + random.below(2_000_000)
             cluster.log(
@@ -386,10 +388,11 @@ func runFaults(_ cluster: Cluster, _ options: Options, deadline: UInt64) -> Int 
             usleep(UInt32(pause))
             cluster.signal(target, SIGCONT)
             cluster.log("fault \(count) healed: node \(target) continued")
+            lastHealed = nowNanoseconds()
         }
         usleep(UInt32(1_000_000 + random.below(1_500_000)))
     }
-    return count
+    return (count, lastHealed)
 }
 
 // MARK: The run
@@ -423,7 +426,7 @@ func run(_ options: Options) -> Int32 {
     for number in 0..<options.clients {
         DispatchQueue.global().async(group: group) { runClient(number, cluster, recorder, options, deadline: deadline) }
     }
-    let faults = runFaults(cluster, options, deadline: deadline)
+    let (faults, lastHealed) = runFaults(cluster, options, deadline: deadline)
     group.wait()
     let faultsEnded = nowNanoseconds()
 
@@ -510,7 +513,16 @@ func run(_ options: Options) -> Int32 {
     }
     let expectViolation = options.plantedBug != nil
     let passed = expectViolation ? violated : (!violated && healed != nil)
-    let recovery = healed.map { "\(String(format: Double($0 - faultsEnded) / 1e9)) s" } ?? "never"
+    // Recovery: from the end of the last fault to the first write acknowledged after it (the clients still run).
+    let firstAckAfter =
+        lastHealed.flatMap { healedAt in
+            writes.filter { $0.ok && $0.operation.invokedAt >= healedAt }.compactMap(\.operation.returnedAt).min()
+                .map { $0 - healedAt }
+        }
+    let recovery =
+        healed == nil
+        ? "never (no leader after healing)"
+        : firstAckAfter.map { "\($0 / 1_000_000) ms" } ?? "no write after the last fault"
     var history = ""
     for entry in entries.sorted(by: { $0.operation.invokedAt < $1.operation.invokedAt }) {
         let operation = entry.operation
