@@ -17,11 +17,15 @@ package final class SimRuntime: ContainerRuntime {
 
     package let name = "sim"
     let clock: () -> Int64
+    /// Told each start and each end of a simulated container ("start"/"stop", task id, epoch): the chaos suite's
+    /// record of what ran where and when.
+    let record: ((_ event: String, _ task: String, _ epoch: Int) -> Void)?
     var entries: [String: Entry] = [:]
 
-    /// A runtime reading time from `clock`.
-    package init(clock: @escaping () -> Int64) {
+    /// A runtime reading time from `clock`, telling `record` (if any) of every start and end.
+    package init(clock: @escaping () -> Int64, record: ((String, String, Int) -> Void)? = nil) {
         self.clock = clock
+        self.record = record
     }
 
     let journal = SimLogReader()
@@ -39,6 +43,8 @@ package final class SimRuntime: ContainerRuntime {
         let behaviour = image.hasPrefix("sim/") ? String(image.dropFirst(4)) : "ok"
         let container = definition.containerDefinitions.first?.name ?? "main"
         journal.write(task.id, container, "sim: started \(image) (behaviour \(behaviour)) for epoch \(task.epoch)\n")
+        if let previous = entries[task.id], previous.exitCode == nil { record?("stop", task.id, previous.epoch) }
+        record?("start", task.id, task.epoch)
         entries[task.id] = Entry(
             behaviour: behaviour,
             epoch: task.epoch,
@@ -63,6 +69,7 @@ package final class SimRuntime: ContainerRuntime {
             if entry.exitCode == nil, let stopAt = entry.stopAt, now >= stopAt { entry.exitCode = 0 }
             if entry.exitCode == nil, entry.behaviour == "crash", now >= entry.startedAt + 2_000 { entry.exitCode = 1 }
             if let code = entry.exitCode, !entry.journaled {
+                record?("stop", id, entry.epoch)
                 journal.write(id, nil, "sim: exited with code \(code)\n")
                 journal.finish(id)
                 entry.journaled = true
@@ -84,6 +91,7 @@ package final class SimRuntime: ContainerRuntime {
     }
 
     package func remove(_ task: String) {
+        if let entry = entries[task], entry.exitCode == nil { record?("stop", task, entry.epoch) }
         entries[task] = nil
         journal.forget(task)
     }

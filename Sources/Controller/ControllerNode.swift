@@ -45,12 +45,25 @@ package final class ControllerNode: Sendable {
             throw ConfigurationError("peerSecretFile \(configuration.peerSecretFile) must hold at least 16 bytes")
         }
         let fileSystem = POSIXFileSystem()
+        var storageOptions = DurableStorage.Options()
+        if TestMode.enabled {
+            logger.log("WARNING: test mode (GANTRY_TEST_MODE=1): durable offsets reported, state digest served")
+            storageOptions.wal.durableOffsetsFile = configuration.dataDirectory + "/durable-offsets"
+        }
         var opened: (storage: DurableStorage, state: Raft.PersistentState, report: RecoveryReport)
         do {
-            opened = try DurableStorage.open(fileSystem: fileSystem, directory: configuration.dataDirectory)
+            opened = try DurableStorage.open(
+                fileSystem: fileSystem,
+                directory: configuration.dataDirectory,
+                options: storageOptions
+            )
             if let restore = configuration.restoreFrom {
                 try restoreBackup(restore, into: opened)
-                opened = try DurableStorage.open(fileSystem: fileSystem, directory: configuration.dataDirectory)
+                opened = try DurableStorage.open(
+                    fileSystem: fileSystem,
+                    directory: configuration.dataDirectory,
+                    options: storageOptions
+                )
             }
         } catch let error as ConfigurationError {
             throw error
@@ -163,6 +176,14 @@ package final class ControllerNode: Sendable {
                             field: ECSGateway.principalHeader
                         ).response
                     )
+                    return
+                }
+                if TestMode.enabled, http.method == "GET", http.target == TestMode.stateDigestPath {
+                    inbox.post(.stateDigest(reply: { responder.respond($0) }))
+                    return
+                }
+                if TestMode.enabled, http.method == "POST", http.target == TestMode.clockPath {
+                    responder.respond(TestMode.setClock(http.body))
                     return
                 }
                 switch Router.route(http, tokens: tokens) {

@@ -22,6 +22,8 @@ enum LoopEvent: Sendable {
     case orchestrated(commands: [DomainCommand], term: UInt64, index: UInt64)
     /// A state snapshot encoded off the loop, of the state at `index`.
     case snapshotEncoded(index: UInt64, data: [UInt8])
+    /// Test mode only: answer with the applied index and a digest of the state (see `TestMode`).
+    case stateDigest(reply: Reply)
     /// Leave the loop.
     case stop
 }

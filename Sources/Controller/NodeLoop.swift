@@ -1,11 +1,13 @@
 import API
 import ClusterState
 import Dispatch
+import FoundationEssentials
 import Glibc
 import HTTP
 import Orchestration
 import Raft
 import RaftStorage
+import Synchronization
 import Wire
 
 /// The node loop: one thread owns the Raft node, the state machine and every waiting request. Network and disk
@@ -87,8 +89,12 @@ final class NodeLoop {
     var blocking: [BlockingRead] = []
     var forwards: [UInt64: Forward] = [:]
     var transfers: [Transfer] = []
-    var nextContext: UInt64 = 1
-    var nextForwardID: UInt64 = 1
+    /// Read contexts and forward ids travel to the leader and come back with its answer. They start at a random
+    /// point in each process so that an answer meant for this node's previous incarnation (still in flight when it
+    /// restarted) never matches a request of this one: found by the chaos suite, where a restarted follower handed
+    /// a client the answer to a write its previous life had forwarded.
+    var nextContext = UInt64.random(in: 1...(1 << 62))
+    var nextForwardID = UInt64.random(in: 1...(1 << 62))
     var appliedSinceSnapshot = 0
     var lastLeaderContact: Int64?
     var knownLeader: UInt64?
@@ -196,6 +202,17 @@ final class NodeLoop {
             compact(through: index, data: data)
         case .orchestrated(let commands, let term, let index):
             proposeOrchestrated(commands, term: term, index: index)
+        case .stateDigest(let reply):
+            let digest = SHA256.hash(state.snapshot()).map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }
+            reply(
+                JSON.response([
+                    "node": String(configuration.nodeID), "appliedIndex": String(state.appliedIndex),
+                    "digest": digest.joined(),
+                ])
+            )
         case .stop:
             running = false
         }
@@ -579,6 +596,50 @@ final class NodeLoop {
     func fatal(_ message: String) -> Never {
         logger.log("FATAL: \(message)")
         exit(70)
+    }
+}
+
+/// Test-only behaviour, switched on by `GANTRY_TEST_MODE=1` (the chaos harness sets it): the write-ahead log
+/// reports its durable offsets in `<data-dir>/durable-offsets`; `GET /v1/test/state-digest` answers with the
+/// applied index and a SHA-256 of the state; `POST /v1/test/clock` with `{"wallOffsetMs": N}` sets an offset on the
+/// wall clock and with `{"monotonicJumpMs": M}` makes the monotonic clock jump M ms forward. So the harness can cut
+/// a crashed node's log back to what a power cut would leave, compare the nodes' states after settling, and skew
+/// their clocks. Off, the routes do not exist.
+enum TestMode {
+    static let enabled: Bool = getenv("GANTRY_TEST_MODE").map { String(cString: $0) == "1" } ?? false
+    static let stateDigestPath = "/v1/test/state-digest"
+    static let clockPath = "/v1/test/clock"
+
+    /// Applies a `POST /v1/test/clock` body; the answer names the offsets now in force, or the problem.
+    static func setClock(_ body: [UInt8]) -> HTTPResponse {
+        struct Change: Decodable {
+            var wallOffsetMs: Int64?
+            var monotonicJumpMs: Int64?
+        }
+        guard let change = try? JSONDecoder().decode(Change.self, from: Data(body)) else {
+            return APIError(
+                status: 400,
+                code: "invalid_body",
+                message: #"expected {"wallOffsetMs": N} and/or {"monotonicJumpMs": M}"#,
+                field: "body"
+            ).response
+        }
+        if let jump = change.monotonicJumpMs {
+            guard (0...600_000).contains(jump) else {
+                return APIError(
+                    status: 400,
+                    code: "invalid",
+                    message: "monotonicJumpMs must be 0 to 600000: a monotonic clock only goes forward",
+                    field: "monotonicJumpMs"
+                ).response
+            }
+            Clock.monotonicJump.add(jump, ordering: .relaxed)
+        }
+        if let offset = change.wallOffsetMs { Clock.wallOffset.store(offset, ordering: .relaxed) }
+        return JSON.response([
+            "wallOffsetMs": String(Clock.wallOffset.load(ordering: .relaxed)),
+            "monotonicJumpMs": String(Clock.monotonicJump.load(ordering: .relaxed)),
+        ])
     }
 }
 

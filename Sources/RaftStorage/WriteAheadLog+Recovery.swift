@@ -29,6 +29,16 @@ extension WriteAheadLog {
             try log.replaySegment(name, isLast: isLast, replay: &replay, report: &report)
         }
         try replay.finish(file: names.last ?? directory)
+        // What was read back may have been in the page cache only: a process killed between its write and its
+        // fdatasync leaves such a tail, and this node must not vote or answer on data a power cut would still take.
+        if let file = log.file {
+            do {
+                try fileSystem.sync(file)
+            } catch {
+                throw .io(error)
+            }
+            log.reportDurable()
+        }
         log.hardState = replay.state.hardState
         log.batchSequence = replay.batchSequence
         return (log, replay.state)

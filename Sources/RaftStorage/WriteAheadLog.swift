@@ -11,6 +11,10 @@ package final class WriteAheadLog {
     package struct Options: Sendable {
         /// Bytes a segment is preallocated to; a batch that does not fit starts a new segment.
         package var segmentSize = 64 << 20
+        /// Test mode only: a file to which the log writes, after every fdatasync, the segment and offset now durable
+        /// (one fixed-width line, `<segment> <offset>`). A chaos harness reads it after a `kill -9` (which keeps the
+        /// page cache) and drops what a power cut at that moment could have lost. Not synced itself.
+        package var durableOffsetsFile: String?
 
         /// Default options.
         package init() {}
@@ -45,6 +49,7 @@ package final class WriteAheadLog {
     var hardState = Raft.HardState()
     var failure: String?
     var buffer: [UInt8] = []
+    var durableOffsets: FileDescriptor?
 
     init(fileSystem: any FileSystem, directory: String, options: Options) {
         self.fileSystem = fileSystem
@@ -54,6 +59,7 @@ package final class WriteAheadLog {
 
     deinit {
         if let file { fileSystem.close(file) }
+        if let durableOffsets { fileSystem.close(durableOffsets) }
     }
 
     static func segmentName(_ sequence: UInt64) -> String {
@@ -129,6 +135,7 @@ package final class WriteAheadLog {
             throw .io(error)
         }
         offset += buffer.count
+        reportDurable()
         segments[segments.count - 1].maxEntryIndex = max(
             segments[segments.count - 1].maxEntryIndex,
             pendingMaxEntryIndex
@@ -157,6 +164,7 @@ package final class WriteAheadLog {
             throw .io(error)
         }
         segments.append(Segment(sequence: sequence, name: name, maxEntryIndex: segments.last?.maxEntryIndex ?? 0))
+        reportDurable()
     }
 
     /// Deletes whole segments, oldest first, whose entries all lie at or below `index` (the oldest retained
@@ -179,4 +187,15 @@ package final class WriteAheadLog {
 
     /// Names of the live segments, oldest first.
     package var segmentNames: [String] { segments.map(\.name) }
+
+    /// Writes the durable position for `Options.durableOffsetsFile` (test mode; no-op otherwise). Best effort: a
+    /// failure here never fails the log.
+    func reportDurable() {
+        guard let path = options.durableOffsetsFile, let name = segments.last?.name else { return }
+        if durableOffsets == nil { durableOffsets = try? fileSystem.open(path, create: true) }
+        guard let durableOffsets else { return }
+        let digits = String(offset)
+        let line = name + " " + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + "\n"
+        try? fileSystem.write(durableOffsets, Array(line.utf8), at: 0)
+    }
 }

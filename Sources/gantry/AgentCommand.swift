@@ -144,7 +144,7 @@ func runAgent(_ words: [String]) throws(CommandError) {
     }
     let runtime: any ContainerRuntime
     switch configuration.runtime {
-    case "sim": runtime = SimRuntime(clock: Agent.milliseconds)
+    case "sim": runtime = SimRuntime(clock: Agent.milliseconds, record: simRecorder(hostname: configuration.hostname))
     case "docker": runtime = DockerRuntime(socket: socket, clock: Agent.milliseconds)
     default: runtime = ExecRuntime(logDirectory: "\(directory)/logs", clock: Agent.milliseconds)
     }
@@ -181,7 +181,8 @@ func runSimulatedInstances(
         finished.enter()
         startThread {
             defer { finished.leave() }
-            let agent = Agent(settings, runtime: SimRuntime(clock: Agent.milliseconds)) { line in
+            let runtime = SimRuntime(clock: Agent.milliseconds, record: simRecorder(hostname: settings.hostname))
+            let agent = Agent(settings, runtime: runtime) { line in
                 log("sim-\(number): \(line)")
             }
             do throws(RuntimeError) {
@@ -282,5 +283,21 @@ enum HostFacts {
             bytes += buffer[0..<count]
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// With `GANTRY_SIM_RECORD=PATH` (the chaos suite sets it), each simulated container's start and end as a line of
+/// PATH: `start|stop <CLOCK_MONOTONIC ns> <hostname> <task> <epoch>`, one write per line (O_APPEND), so that the
+/// instances of one process, and several processes, share the file.
+func simRecorder(hostname: String) -> ((String, String, Int) -> Void)? {
+    guard let raw = getenv("GANTRY_SIM_RECORD") else { return nil }
+    let descriptor = open(String(cString: raw), O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    guard descriptor >= 0 else { return nil }
+    return { event, task, epoch in
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        let line = "\(event) \(nanoseconds) \(hostname) \(task) \(epoch)\n"
+        _ = line.utf8CString.withUnsafeBufferPointer { write(descriptor, $0.baseAddress, $0.count - 1) }
     }
 }

@@ -60,6 +60,29 @@ struct CorruptionTests {
         }
     }
 
+    @Test("every written byte of an earlier segment is checked: a flip anywhere, padding included, is corruption")
+    func everyByteChecked() throws {
+        let fileSystem = try filledFileSystem()
+        let name = WriteAheadLog.segmentName(1)
+        let bytes = try #require(fileSystem.contents("/n/wal/" + name))
+        let end = try #require(bytes.lastIndex { $0 != 0 }) + 1
+        var accepted: [Int] = []
+        for byteOffset in 0..<end {
+            fileSystem.flipBit(path: "/n/wal/" + name, byteOffset: byteOffset, bit: byteOffset % 8)
+            do {
+                _ = try DurableStorage.open(fileSystem: fileSystem, directory: "/n", options: smallSegments(2_048))
+                accepted.append(byteOffset)
+            } catch {
+                guard case .corrupt = error else {
+                    Issue.record("byte \(byteOffset): expected .corrupt, got \(error)")
+                    return
+                }
+            }
+            fileSystem.flipBit(path: "/n/wal/" + name, byteOffset: byteOffset, bit: byteOffset % 8)
+        }
+        #expect(accepted.isEmpty, "flips recovery did not notice, at bytes \(accepted.prefix(10))")
+    }
+
     @Test("a flipped bit in the last, acknowledged batch is corruption, not a torn tail")
     func bitFlipInLastBatch() throws {
         let fileSystem = try filledFileSystem()
