@@ -43,7 +43,7 @@ package final class SimRuntime: ContainerRuntime {
         let behaviour = image.hasPrefix("sim/") ? String(image.dropFirst(4)) : "ok"
         let container = definition.containerDefinitions.first?.name ?? "main"
         journal.write(task.id, container, "sim: started \(image) (behaviour \(behaviour)) for epoch \(task.epoch)\n")
-        if let previous = entries[task.id], previous.exitCode == nil { record?("stop", task.id, previous.epoch) }
+        if let previous = entries[task.id], !previous.journaled { record?("stop", task.id, previous.epoch) }
         record?("start", task.id, task.epoch)
         entries[task.id] = Entry(
             behaviour: behaviour,
@@ -91,7 +91,7 @@ package final class SimRuntime: ContainerRuntime {
     }
 
     package func remove(_ task: String) {
-        if let entry = entries[task], entry.exitCode == nil { record?("stop", task, entry.epoch) }
+        if let entry = entries[task], !entry.journaled { record?("stop", task, entry.epoch) }
         entries[task] = nil
         journal.forget(task)
     }

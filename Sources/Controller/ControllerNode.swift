@@ -178,13 +178,22 @@ package final class ControllerNode: Sendable {
                     )
                     return
                 }
-                if TestMode.enabled, http.method == "GET", http.target == TestMode.stateDigestPath {
-                    inbox.post(.stateDigest(reply: { responder.respond($0) }))
-                    return
-                }
-                if TestMode.enabled, http.method == "POST", http.target == TestMode.clockPath {
-                    responder.respond(TestMode.setClock(http.body))
-                    return
+                if TestMode.enabled, http.target.hasPrefix(TestMode.pathPrefix) {
+                    guard tokens.authenticate(authorization: http.header("Authorization"))?.role == .admin else {
+                        responder.respond(
+                            APIError(status: 401, code: "unauthorized", message: "test routes need an admin token")
+                                .response
+                        )
+                        return
+                    }
+                    if http.method == "GET", http.target == TestMode.stateDigestPath {
+                        inbox.post(.stateDigest(reply: { responder.respond($0) }))
+                        return
+                    }
+                    if http.method == "POST", http.target == TestMode.clockPath {
+                        responder.respond(TestMode.setClock(http.body))
+                        return
+                    }
                 }
                 switch Router.route(http, tokens: tokens) {
                 case .failure(let error):

@@ -276,8 +276,8 @@ extension NodeLoop {
 
     /// The leader answered a forwarded request: reply at once, or once this node has applied the write's index so
     /// that the client reads its own write here.
-    func receiveForwardedAnswer(_ answer: ForwardedResponse) {
-        guard var forward = forwards[answer.id] else { return }
+    func receiveForwardedAnswer(_ answer: ForwardedResponse, from peer: UInt64) {
+        guard var forward = forwards[answer.id], forward.leader == peer else { return }
         let response = answer.response
         if let raw = response.headers.first(where: { $0.name == "X-Gantry-Index" })?.value, let index = UInt64(raw),
             index > state.appliedIndex

@@ -239,7 +239,7 @@ final class NodeLoop {
                     logger.log("dropping an undecodable forwarded response from node \(from)")
                     return
                 }
-                receiveForwardedAnswer(answer)
+                receiveForwardedAnswer(answer, from: from)
             case nil:
                 logger.log("dropping an application frame of unknown kind \(kind) from node \(from)")
             }
@@ -604,9 +604,10 @@ final class NodeLoop {
 /// applied index and a SHA-256 of the state; `POST /v1/test/clock` with `{"wallOffsetMs": N}` sets an offset on the
 /// wall clock and with `{"monotonicJumpMs": M}` makes the monotonic clock jump M ms forward. So the harness can cut
 /// a crashed node's log back to what a power cut would leave, compare the nodes' states after settling, and skew
-/// their clocks. Off, the routes do not exist.
+/// their clocks. They need an admin token. Off, the routes do not exist.
 enum TestMode {
     static let enabled: Bool = getenv("GANTRY_TEST_MODE").map { String(cString: $0) == "1" } ?? false
+    static let pathPrefix = "/v1/test/"
     static let stateDigestPath = "/v1/test/state-digest"
     static let clockPath = "/v1/test/clock"
 

@@ -34,6 +34,9 @@ extension WriteAheadLog {
         if let file = log.file {
             do {
                 try fileSystem.sync(file)
+                // And its name: the previous process may have died between creating the segment and syncing the
+                // directory.
+                try fileSystem.syncDirectory(directory)
             } catch {
                 throw .io(error)
             }
@@ -287,7 +290,10 @@ extension WriteAheadLog {
     static func containsVerifiableBatch(_ bytes: [UInt8], after start: Int) -> Bool {
         var candidate = start
         while candidate + WALRecord.headerSize <= bytes.count {
-            if case .success(let record) = WALRecord.parse(bytes, at: candidate), record.kind == .commit,
+            // Padding is not checked here: a commit record whose checksum verifies was written whole (its padding
+            // shares its sector), so damage to its padding is corruption of an acknowledged batch, not a torn write.
+            if case .success(let record) = WALRecord.parse(bytes, at: candidate, checkPadding: false),
+                record.kind == .commit,
                 let commit = try? WALRecord.decodeCommit(record.payload),
                 commit.length <= candidate - start
             {

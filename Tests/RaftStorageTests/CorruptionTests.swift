@@ -65,7 +65,8 @@ struct CorruptionTests {
         let fileSystem = try filledFileSystem()
         let name = WriteAheadLog.segmentName(1)
         let bytes = try #require(fileSystem.contents("/n/wal/" + name))
-        let end = try #require(bytes.lastIndex { $0 != 0 }) + 1
+        // Through the end of the last record, its padding included.
+        let end = (try #require(bytes.lastIndex { $0 != 0 }) + 8) & ~7
         var accepted: [Int] = []
         for byteOffset in 0..<end {
             fileSystem.flipBit(path: "/n/wal/" + name, byteOffset: byteOffset, bit: byteOffset % 8)
@@ -81,6 +82,19 @@ struct CorruptionTests {
             fileSystem.flipBit(path: "/n/wal/" + name, byteOffset: byteOffset, bit: byteOffset % 8)
         }
         #expect(accepted.isEmpty, "flips recovery did not notice, at bytes \(accepted.prefix(10))")
+    }
+
+    @Test("a flipped bit in the padding of the last segment's last commit record is corruption, not a torn tail")
+    func bitFlipInLastCommitPadding() throws {
+        let fileSystem = try filledFileSystem()
+        let last = try #require(try fileSystem.list("/n/wal").last)
+        let bytes = try #require(fileSystem.contents("/n/wal/" + last))
+        var offset = 0
+        while case .success(let record) = WALRecord.parse(bytes, at: offset) { offset = record.next }
+        // `offset` is the end of the last record, a commit record (16-byte payload: 4 bytes of padding).
+        #expect(WALRecord.size(payloadLength: 16) - WALRecord.headerSize - 16 == 4)
+        fileSystem.flipBit(path: "/n/wal/" + last, byteOffset: offset - 1, bit: 5)
+        expectCorrupt(fileSystem, file: last)
     }
 
     @Test("a flipped bit in the last, acknowledged batch is corruption, not a torn tail")

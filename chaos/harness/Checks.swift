@@ -21,7 +21,7 @@ func leaderClaims(logs: [Int: String]) -> [(node: Int, term: UInt64)] {
     var claims: [(node: Int, term: UInt64)] = []
     for (node, text) in logs {
         for line in text.split(separator: "\n") where line.contains("leader is now node \(node) (term ") {
-            guard let range = line.ranges(of: "(term ").first,
+            guard let range = line.firstRange(of: "(term "),
                 let term = UInt64(line[range.upperBound...].prefix { $0.isNumber })
             else { continue }
             claims.append((node, term))

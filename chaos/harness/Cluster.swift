@@ -54,6 +54,7 @@ final class Cluster: @unchecked Sendable {
                 "--peer-address", "\(topology.host(id)):\(topology.peerPort(id))",
                 "--api-address", "\(topology.host(id)):\(topology.apiPort(id))", "--members", members,
                 "--heartbeat-ms", "100", "--election-ms", "1000", "--request-timeout-ms", "2000",
+                "--instance-ttl-ms", "3000",
                 "--tokens-file", "\(directory)/tokens.json", "--peer-secret-file", "\(directory)/secret",
             ] + (nodes[id - 1].joined ? ["--join"] : [])
         )
@@ -87,7 +88,8 @@ final class Cluster: @unchecked Sendable {
         var status: Int32 = 0
         guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
         nodes[id - 1].pid = nil
-        return (status >> 8) & 0xFF
+        // Killed by a signal: 128 + the signal, as a shell reports it.
+        return status & 0x7F != 0 ? 128 + (status & 0x7F) : (status >> 8) & 0xFF
     }
 
     /// The node every running, unpaused node names as leader, and the highest term seen.
@@ -157,7 +159,7 @@ final class Cluster: @unchecked Sendable {
         for _ in 0..<40 {
             let running = nodes.filter { $0.pid != nil && !$0.paused }.map(\.id)
             guard let node = running.randomElement() else { break }
-            if let response = request(node, method, target, body: body), ok.contains(response.status) {
+            if let response = request(node, method, target, body: body, timeout: 1_000), ok.contains(response.status) {
                 return response
             }
             sleepMilliseconds(250)

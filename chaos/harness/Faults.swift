@@ -147,6 +147,24 @@ final class Nemesis {
                 }
             case .membership:
                 membership(follower: random.pick(Array(1...count).filter { $0 != leader }), leader: leader, term: term)
+            case .agentPartition:
+                guard let agents else { break }
+                let process = random.below(Agents.processes)
+                if topology.mode == .netns && random.below(3) != 0 {
+                    let hold = 4_000 + random.below(4_000)
+                    log("agent process \(agents.host(process)) cut off from every controller for \(hold) ms")
+                    topology.isolateAgent(process + 1)
+                    sleepMilliseconds(hold)
+                    topology.healNetwork()
+                    log("healed: agent process \(agents.host(process)) reachable again")
+                } else {
+                    let hold = 2_000 + random.below(3_000)
+                    log("SIGSTOP agent process \(agents.host(process)) for \(hold) ms")
+                    agents.signal(process, SIGSTOP)
+                    sleepMilliseconds(hold)
+                    agents.signal(process, SIGCONT)
+                    log("healed: agent process \(agents.host(process)) continued")
+                }
             case .fsyncEIO, .writeENOSPC:
                 let node = target == .leader ? leader : random.pick(Array(1...count).filter { $0 != leader })
                 ioError(kind, node: node, isLeader: node == leader)
@@ -225,14 +243,17 @@ final class Nemesis {
         }
         log("kill -9 follower node \(node), flip bit \(flip.bit) of byte \(flip.offset) of \(flip.path), restart")
         cluster.nodes[node - 1].heldDown = true
+        let logPath = "\(cluster.directory)/node\(node).log"
+        let logged = readFile(logPath)?.count ?? 0
         cluster.start(node)
         var status: Int32?
         for _ in 0..<50 where status == nil {
             sleepMilliseconds(100)
             status = cluster.exited(node)
         }
-        let text = readText("\(cluster.directory)/node\(node).log") ?? ""
-        if let status, status != 0, text.contains("corrupt") {
+        // Only what this start wrote: the log holds the node's earlier lives too.
+        let text = String(decoding: (readFile(logPath) ?? []).dropFirst(logged), as: UTF8.self)
+        if let status, status != 0, status < 128, text.contains("corrupt data in wal-") {
             log("node \(node) refused its corrupted log (exit \(status))")
         } else {
             let problem = "node \(node) did not refuse a log with a flipped bit (\(flip.path) byte \(flip.offset))"
@@ -250,14 +271,18 @@ final class Nemesis {
     /// Makes the node's next fdatasync fail with EIO, or its next pwrite with ENOSPC (libfiu): it must stop rather
     /// than acknowledge what is not durable. Restarted afterwards without the fault.
     func ioError(_ kind: FaultKind, node: Int, isLeader: Bool) {
-        guard let pid = cluster.nodes[node - 1].pid else { return }
+        guard let pid = cluster.nodes[node - 1].pid, cluster.exited(node) == nil else { return }
         let point = kind == .fsyncEIO ? "posix/io/sync/fdatasync,failinfo=5" : "posix/io/rw/pwrite,failinfo=28"
         log(
             "\(kind == .fsyncEIO ? "fdatasync → EIO" : "pwrite → ENOSPC") on \(isLeader ? "leader" : "follower") node \(node)"
         )
         if isLeader { summary.leaderKills += 1 }
+        // Bounded: fiu-ctrl would wait forever on the control pipe of a process that died meanwhile.
         _ = command(
-            ["/usr/bin/fiu-ctrl", "-f", "\(cluster.directory)/fiu-ctrl", "-c", "enable name=\(point)", String(pid)],
+            [
+                "/usr/bin/timeout", "10", "/usr/bin/fiu-ctrl", "-f", "\(cluster.directory)/fiu-ctrl", "-c",
+                "enable name=\(point)", String(pid),
+            ],
             log: "\(cluster.directory)/commands.log"
         )
         var status: Int32?
@@ -265,7 +290,7 @@ final class Nemesis {
             sleepMilliseconds(100)
             status = cluster.exited(node)
         }
-        if let status, status != 0 {
+        if let status, status != 0, status < 128 {
             log("node \(node) stopped (exit \(status))")
         } else {
             let problem = "node \(node) went on after an injected \(kind.rawValue) (or wrote nothing in 8 s)"
@@ -315,8 +340,13 @@ final class Nemesis {
         }
         cluster.nodes[node - 1].joined = true
         cluster.start(node)
-        for _ in 0..<80 {
-            if let text = cluster.insist("GET", "/v1/operator/raft")?.bodyText, voters(text).contains(node) {
+        let until = nowNanoseconds() + 20_000_000_000
+        while nowNanoseconds() < until {
+            let running = cluster.nodes.filter { $0.pid != nil && !$0.paused }.map(\.id)
+            if let asked = running.randomElement(),
+                let text = cluster.request(asked, "GET", "/v1/operator/raft", timeout: 1_000)?.bodyText,
+                voters(text).contains(node)
+            {
                 log("healed: node \(node) is a voter again")
                 return
             }

@@ -92,6 +92,9 @@ enum FaultKind: String, CaseIterable {
     case writeENOSPC = "write-enospc"
     /// kill -9 of one of the two simulated-agent processes (3 instances each), restarted 1–3 s later.
     case agentKill = "agent-kill"
+    /// One agent process cut off from every controller for 4–8 s (past the 3 s instance TTL), or SIGSTOPped for
+    /// 2–5 s: its containers run on while the controllers place their tasks elsewhere.
+    case agentPartition = "agent-partition"
     /// A follower removed from the configuration, its data wiped, and added back as a new (empty) member; half the
     /// time the leader is killed between the removal and the addition.
     case membership
@@ -101,7 +104,7 @@ enum FaultKind: String, CaseIterable {
 
     var needsNetworkNamespaces: Bool { self == .partition || self == .loss }
     var needsLibfiu: Bool { self == .fsyncEIO || self == .writeENOSPC }
-    var needsAgents: Bool { self == .agentKill }
+    var needsAgents: Bool { self == .agentKill || self == .agentPartition }
 }
 
 /// Which nodes a fault hits.
@@ -130,7 +133,7 @@ struct Scenario {
         Scenario(name: "clock", kinds: [.clock], targets: [.leader, .one, .all]),
         Scenario(
             name: "orchestrator",
-            kinds: [.kill, .pause, .partition, .agentKill, .agentKill],
+            kinds: [.kill, .pause, .partition, .agentKill, .agentPartition, .agentPartition],
             targets: [.leader, .leader, .one]
         ),
         Scenario(

@@ -29,12 +29,15 @@ final class Agents: @unchecked Sendable {
         let topology = cluster.topology
         let controllers = (1...cluster.options.nodes).map { "\(topology.host($0)):\(topology.apiPort($0))" }
         let pid = spawn(
-            [
-                cluster.options.binary, "agent", "--controllers", controllers.joined(separator: ","), "--cluster",
-                "chaos", "--state-dir", "\(cluster.directory)/\(host(process))", "--runtime", "sim",
-                "--sim-instances", String(Agents.instancesPerProcess), "--hostname", host(process),
-                "--heartbeat-ms", "500",
-            ],
+            topology.wrapAgent(
+                process + 1,
+                [
+                    cluster.options.binary, "agent", "--controllers", controllers.joined(separator: ","), "--cluster",
+                    "chaos", "--state-dir", "\(cluster.directory)/\(host(process))", "--runtime", "sim",
+                    "--sim-instances", String(Agents.instancesPerProcess), "--hostname", host(process),
+                    "--heartbeat-ms", "500",
+                ]
+            ),
             log: "\(cluster.directory)/\(host(process)).log",
             environment: [
                 "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "GANTRY_TOKEN=\(Agents.joinToken)", "GANTRY_SIM_RECORD=\(record)",
@@ -56,8 +59,16 @@ final class Agents: @unchecked Sendable {
         }
     }
 
+    func signal(_ process: Int, _ signal: Int32) {
+        guard let pid = lock.withLock({ _ in pids[process] }) else { return }
+        Glibc.kill(pid, signal)
+    }
+
     func stopAll() {
-        for process in 0..<Agents.processes { kill(process) }
+        for process in 0..<Agents.processes {
+            signal(process, SIGCONT)
+            kill(process)
+        }
     }
 
     /// The simulated containers' lives from the agents' record, each ended by its stop line or by the kill of its
@@ -72,7 +83,10 @@ final class Agents: @unchecked Sendable {
             let host = String(words[2])
             let key = "\(host) \(words[3])"
             if words[0] == "start" {
-                if let previous = open.removeValue(forKey: key) { runs.append(previous) }
+                if var previous = open.removeValue(forKey: key) {
+                    previous.stop = time
+                    runs.append(previous)
+                }
                 open[key] = TaskRun(task: String(words[3]), epoch: epoch, host: host, start: time, stop: nil)
             } else if var run = open.removeValue(forKey: key) {
                 run.stop = time
@@ -102,6 +116,8 @@ final class ServiceBook: Sendable {
     let doomed = Mutex<Set<String>>([])
     let operations = Atomic<Int>(0)
     let acknowledged = Atomic<Int>(0)
+    /// Answers by status (0: none), for the report.
+    let statuses = Mutex<[Int: Int]>([:])
 }
 
 func send(_ cluster: Cluster, _ method: String, _ target: String, _ body: String = "") -> Int? {
@@ -123,15 +139,15 @@ func taskDefinition(_ revision: Int) -> String {
         + #""environment":[{"name":"REVISION","value":"\#(revision)"}]}]}"#
 }
 
-/// Sets up the cluster and task definition, then creates, scales, updates and deletes services until `deadline`.
+/// Creates the ECS cluster `chaos` and the first task definition.
+func prepareOrchestration(_ cluster: Cluster) -> Bool {
+    insist(cluster, "POST", "/v1/clusters", #"{"clusterName":"chaos"}"#, ok: [200, 409])
+        && insist(cluster, "POST", "/v1/task-definitions", taskDefinition(1))
+}
+
+/// Creates, scales, updates and deletes services until `deadline`.
 func runOrchestrationClient(_ cluster: Cluster, _ book: ServiceBook, deadline: UInt64) {
     var random = Random(state: cluster.options.seed &* 3_000_017)
-    guard insist(cluster, "POST", "/v1/clusters", #"{"clusterName":"chaos"}"#, ok: [200, 409]),
-        insist(cluster, "POST", "/v1/task-definitions", taskDefinition(1))
-    else {
-        cluster.log("orchestration: could not create the cluster or the task definition")
-        return
-    }
     var revision = 1
     var next = 0
     while nowNanoseconds() < deadline {
@@ -171,6 +187,7 @@ func runOrchestrationClient(_ cluster: Cluster, _ book: ServiceBook, deadline: U
             book.desired.withLock { $0[name] = count }
         }
         if status == 200 { book.acknowledged.add(1, ordering: .relaxed) }
+        book.statuses.withLock { $0[status ?? 0, default: 0] += 1 }
     }
 }
 

@@ -1,9 +1,14 @@
 // Small helpers: errors, time, seeded randomness, files and processes.
 import Glibc
 
+/// Run (last registered first) before `fail` exits, so that nothing a run started outlives it: its processes, its
+/// namespaces. Only the main thread registers and fails.
+nonisolated(unsafe) var cleanups: [() -> Void] = []
+
 func fail(_ message: String) -> Never {
     let line = "gantry-chaos: \(message)\n"
     _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
+    for cleanup in cleanups.reversed() { cleanup() }
     exit(2)
 }
 
@@ -39,14 +44,14 @@ struct Random {
 }
 
 func number(_ text: String, _ key: String) -> UInt64? {
-    guard let range = text.ranges(of: "\"\(key)\":").first else { return nil }
+    guard let range = text.firstRange(of: "\"\(key)\":") else { return nil }
     var rest = text[range.upperBound...]
     if rest.first == "\"" { rest = rest.dropFirst() }
     return UInt64(rest.prefix { $0.isNumber })
 }
 
 func string(_ text: String, _ key: String) -> String? {
-    guard let range = text.ranges(of: "\"\(key)\":\"").first else { return nil }
+    guard let range = text.firstRange(of: "\"\(key)\":\"") else { return nil }
     return String(text[range.upperBound...].prefix { $0 != "\"" })
 }
 

@@ -50,12 +50,22 @@ final class Topology: @unchecked Sendable {
         mode == .netns ? ["/usr/sbin/ip", "netns", "exec", namespace("n\(node)")] + arguments : arguments
     }
 
+    /// The simulated-agent processes get a namespace each (so that one can be cut off from the controllers).
+    static let agentNamespaces = 2
+
+    func agentHost(_ agent: Int) -> String { "10.231.0.\(100 + agent)" }
+
+    /// `arguments`, run inside agent process `agent`'s namespace (1-based).
+    func wrapAgent(_ agent: Int, _ arguments: [String]) -> [String] {
+        mode == .netns ? ["/usr/sbin/ip", "netns", "exec", namespace("a\(agent)")] + arguments : arguments
+    }
+
     private func ip(_ words: [String]) -> Bool { command(["/usr/sbin/ip"] + words, log: commandLog) }
 
     /// Creates the switch, one namespace per node and one for the clients; nil on success, else the problem.
     private func buildNamespaces() -> String? {
         guard getuid() == 0 else { return "not root" }
-        let members = (1...nodes).map { "n\($0)" } + ["cl"]
+        let members = (1...nodes).map { "n\($0)" } + ["cl"] + (1...Topology.agentNamespaces).map { "a\($0)" }
         let sw = namespace("sw")
         for name in [sw] + members.map(namespace) {
             guard ip(["netns", "add", name]) else { return "ip netns add \(name) failed (see \(commandLog))" }
@@ -65,7 +75,9 @@ final class Topology: @unchecked Sendable {
         else { return "cannot make the bridge in \(sw)" }
         for (position, member) in members.enumerated() {
             let inside = namespace(member)
-            let address = member == "cl" ? "10.231.0.100" : "10.231.0.\(11 + position)"
+            let address =
+                member == "cl"
+                ? "10.231.0.100" : member.hasPrefix("a") ? agentHost(Int(member.dropFirst())!) : host(position + 1)
             guard
                 ip(["-n", sw, "link", "add", "p-\(member)", "type", "veth", "peer", "name", "eth0", "netns", inside]),
                 ip(["-n", sw, "link", "set", "p-\(member)", "master", "br0", "up"]),
@@ -103,12 +115,18 @@ final class Topology: @unchecked Sendable {
     // MARK: Network faults (netns only)
 
     private func iptables(_ node: Int, _ words: [String]) {
-        _ = command(wrap(node, ["/usr/sbin/iptables", "-w"] + words), log: commandLog)
+        _ = command(wrap(node, ["/usr/sbin/iptables", "-w", "5"] + words), log: commandLog)
     }
 
     /// Node `at` drops every packet from node `from` (one direction of a partition).
     func drop(from: Int, at: Int) {
         iptables(at, ["-A", "INPUT", "-s", host(from), "-j", "DROP"])
+    }
+
+    /// Every node drops every packet from agent process `agent`: its instances fall silent to the controllers while
+    /// its simulated containers run on.
+    func isolateAgent(_ agent: Int) {
+        for node in 1...nodes { iptables(node, ["-A", "INPUT", "-s", agentHost(agent), "-j", "DROP"]) }
     }
 
     /// Node `at` drops `percent` % of the packets from the other nodes, at random.

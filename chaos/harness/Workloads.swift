@@ -39,10 +39,11 @@ func readRegister(_ cluster: Cluster, node: Int, key: String) -> ReadResult? {
     guard let response = cluster.request(node, "GET", "/v1/parameters/chaos/\(key)") else { return nil }
     let index = response.header("X-Gantry-Applied-Index").flatMap { UInt64($0) }
     if response.status == 404 { return ReadResult(value: nil, version: 0, index: index) }
-    guard response.status == 200, let text = string(response.bodyText, "value"), let value = UInt64(text) else {
-        return nil
-    }
-    return ReadResult(value: value, version: number(response.bodyText, "version") ?? 0, index: index)
+    // Without its version the read is dropped: a compare-and-set must never expect a version it did not see.
+    guard response.status == 200, let text = string(response.bodyText, "value"), let value = UInt64(text),
+        let version = number(response.bodyText, "version")
+    else { return nil }
+    return ReadResult(value: value, version: version, index: index)
 }
 
 /// One register client: writes unique values, compare-and-sets and reads, at random nodes, until `deadline`.
@@ -148,17 +149,18 @@ func runSetClient(_ client: Int, _ cluster: Cluster, _ recorder: SetRecorder, de
     }
 }
 
-/// The names under `chaos/set/` that node `node` holds, read linearizably; nil when it does not answer.
-func readSet(_ cluster: Cluster, node: Int) -> Set<String>? {
+/// The names under `chaos/set/` that node `node` holds, read linearizably, and the index it answered at; nil when
+/// it does not answer.
+func readSet(_ cluster: Cluster, node: Int) -> (names: Set<String>, index: UInt64)? {
     guard let response = cluster.request(node, "GET", "/v1/parameters?prefix=chaos/set/", timeout: 5_000),
-        response.status == 200
+        response.status == 200, let index = response.header("X-Gantry-Applied-Index").flatMap({ UInt64($0) })
     else { return nil }
     var names = Set<String>()
     var rest = Substring(response.bodyText)
-    while let range = rest.ranges(of: #""name":""#).first {
+    while let range = rest.firstRange(of: #""name":""#) {
         let name = rest[range.upperBound...].prefix { $0 != "\"" }
         names.insert(String(name))
         rest = rest[range.upperBound...].dropFirst(name.count)
     }
-    return names
+    return (names, index)
 }
