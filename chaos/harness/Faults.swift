@@ -39,6 +39,21 @@ final class Nemesis {
 
     func log(_ line: String) { cluster.log("fault \(summary.count): \(line)") }
 
+    /// Something a node did that it must not: fails the run.
+    func problem(_ text: String) {
+        summary.problems.append(text)
+        log("PROBLEM: \(text)")
+    }
+
+    /// The node's exit status once it exits by itself, polled every 100 ms up to `milliseconds`; nil if it runs on.
+    func awaitExit(_ node: Int, milliseconds: Int) -> Int32? {
+        for _ in 0..<(milliseconds / 100) {
+            sleepMilliseconds(100)
+            if let status = cluster.exited(node) { return status }
+        }
+        return nil
+    }
+
     /// The nodes a target names, given the current leader.
     func resolve(_ target: Target, leader: Int) -> [Int] {
         let all = Array(1...count)
@@ -246,19 +261,13 @@ final class Nemesis {
         let logPath = "\(cluster.directory)/node\(node).log"
         let logged = readFile(logPath)?.count ?? 0
         cluster.start(node)
-        var status: Int32?
-        for _ in 0..<50 where status == nil {
-            sleepMilliseconds(100)
-            status = cluster.exited(node)
-        }
+        let status = awaitExit(node, milliseconds: 5_000)
         // Only what this start wrote: the log holds the node's earlier lives too.
         let text = String(decoding: (readFile(logPath) ?? []).dropFirst(logged), as: UTF8.self)
         if let status, status != 0, status < 128, text.contains("corrupt data in wal-") {
             log("node \(node) refused its corrupted log (exit \(status))")
         } else {
-            let problem = "node \(node) did not refuse a log with a flipped bit (\(flip.path) byte \(flip.offset))"
-            summary.problems.append(problem)
-            log("PROBLEM: \(problem)")
+            problem("node \(node) did not refuse a log with a flipped bit (\(flip.path) byte \(flip.offset))")
             cluster.signal(node, SIGKILL)
         }
         sleepMilliseconds(1_000 + random.below(1_000))
@@ -285,17 +294,11 @@ final class Nemesis {
             ],
             log: "\(cluster.directory)/commands.log"
         )
-        var status: Int32?
-        for _ in 0..<80 where status == nil {
-            sleepMilliseconds(100)
-            status = cluster.exited(node)
-        }
+        let status = awaitExit(node, milliseconds: 8_000)
         if let status, status != 0, status < 128 {
             log("node \(node) stopped (exit \(status))")
         } else {
-            let problem = "node \(node) went on after an injected \(kind.rawValue) (or wrote nothing in 8 s)"
-            summary.problems.append(problem)
-            log("PROBLEM: \(problem)")
+            problem("node \(node) went on after an injected \(kind.rawValue) (or wrote nothing in 8 s)")
             cluster.signal(node, SIGKILL)
         }
         sleepMilliseconds(500 + random.below(1_000))
@@ -309,8 +312,7 @@ final class Nemesis {
     func membership(follower node: Int, leader: Int, term: UInt64) {
         log("membership: remove follower node \(node) (leader node \(leader), term \(term))")
         guard cluster.insist("DELETE", "/v1/operator/raft/members/\(node)", ok: [200, 404]) != nil else {
-            summary.problems.append("removing node \(node) from the configuration was never acknowledged")
-            log("PROBLEM: removing node \(node) was never acknowledged")
+            problem("removing node \(node) from the configuration was never acknowledged")
             return
         }
         cluster.signal(node, SIGCONT)
@@ -334,8 +336,7 @@ final class Nemesis {
                 ok: [200, 409]
             ) != nil
         else {
-            summary.problems.append("adding node \(node) back was never acknowledged")
-            log("PROBLEM: adding node \(node) back was never acknowledged")
+            problem("adding node \(node) back was never acknowledged")
             return
         }
         cluster.nodes[node - 1].joined = true
@@ -352,8 +353,7 @@ final class Nemesis {
             }
             sleepMilliseconds(250)
         }
-        summary.problems.append("node \(node) was not a voter again 20 s after it was added back")
-        log("PROBLEM: node \(node) was not a voter again 20 s after it was added back")
+        problem("node \(node) was not a voter again 20 s after it was added back")
     }
 }
 

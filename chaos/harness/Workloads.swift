@@ -26,6 +26,29 @@ final class Recorder: Sendable {
     func id() -> Int { nextID.add(1, ordering: .relaxed).newValue }
 
     func record(_ entry: Entry) { entries.withLock { $0.append(entry) } }
+
+    /// Records an operation; without an `output` it is open-ended (its outcome unknown).
+    func record(
+        key: String,
+        client: Int,
+        id: Int,
+        input: RegisterInput,
+        output: RegisterOutput?,
+        invokedAt: UInt64,
+        returnedAt: UInt64,
+        node: Int,
+        index: UInt64?
+    ) {
+        let operation = HistoryOperation(
+            id: id,
+            client: client,
+            input: input,
+            output: output,
+            invokedAt: invokedAt,
+            returnedAt: output == nil ? nil : returnedAt
+        )
+        record(Entry(key: key, operation: operation, node: node, ok: output != nil, index: index))
+    }
 }
 
 /// A value in a register read's answer, with its version; nil value: the parameter does not exist (404).
@@ -82,20 +105,15 @@ func runRegisterClient(_ client: Int, _ cluster: Cluster, _ recorder: Recorder, 
             }
             // Anything else (a timeout, 503, no leader) may or may not have applied: open-ended.
             recorder.record(
-                Recorder.Entry(
-                    key: key,
-                    operation: HistoryOperation(
-                        id: id,
-                        client: client,
-                        input: cas ? .compareAndSet(expected: seen.value, new: value) : .write(value),
-                        output: output,
-                        invokedAt: invoked,
-                        returnedAt: output == nil ? nil : returned
-                    ),
-                    node: node,
-                    ok: output != nil,
-                    index: status == 200 ? response.flatMap { number($0.bodyText, "index") } : nil
-                )
+                key: key,
+                client: client,
+                id: id,
+                input: cas ? .compareAndSet(expected: seen.value, new: value) : .write(value),
+                output: output,
+                invokedAt: invoked,
+                returnedAt: returned,
+                node: node,
+                index: status == 200 ? response.flatMap { number($0.bodyText, "index") } : nil
             )
         } else {
             let result = readRegister(cluster, node: node, key: key)
@@ -105,20 +123,15 @@ func runRegisterClient(_ client: Int, _ cluster: Cluster, _ recorder: Recorder, 
             guard let result else { continue }
             seen = (result.value, result.version)
             recorder.record(
-                Recorder.Entry(
-                    key: key,
-                    operation: HistoryOperation(
-                        id: id,
-                        client: client,
-                        input: .read,
-                        output: .read(result.value),
-                        invokedAt: invoked,
-                        returnedAt: returned
-                    ),
-                    node: node,
-                    ok: true,
-                    index: result.index
-                )
+                key: key,
+                client: client,
+                id: id,
+                input: .read,
+                output: .read(result.value),
+                invokedAt: invoked,
+                returnedAt: returned,
+                node: node,
+                index: result.index
             )
         }
     }

@@ -110,20 +110,15 @@ func run(_ options: Options) -> Int32 {
                     continue
                 }
                 recorder.record(
-                    Recorder.Entry(
-                        key: "k\(key)",
-                        operation: HistoryOperation(
-                            id: recorder.id(),
-                            client: 1_000 + node,
-                            input: .read,
-                            output: .read(result.value),
-                            invokedAt: invoked,
-                            returnedAt: nowNanoseconds()
-                        ),
-                        node: node,
-                        ok: true,
-                        index: result.index
-                    )
+                    key: "k\(key)",
+                    client: 1_000 + node,
+                    id: recorder.id(),
+                    input: .read,
+                    output: .read(result.value),
+                    invokedAt: invoked,
+                    returnedAt: nowNanoseconds(),
+                    node: node,
+                    index: result.index
                 )
                 break
             }
