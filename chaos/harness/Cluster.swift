@@ -125,7 +125,8 @@ final class Cluster: @unchecked Sendable {
         _ method: String,
         _ target: String,
         body: String = "",
-        timeout: Int = 2_000
+        timeout: Int = 2_000,
+        clientToken: String? = nil
     )
         -> (response: HTTPClientResponse?, sent: Bool)
     {
@@ -137,6 +138,7 @@ final class Cluster: @unchecked Sendable {
         defer { client.close() }
         var headers = [HTTPHeader(name: "Authorization", value: "Bearer \(token)")]
         if !body.isEmpty { headers.append(HTTPHeader(name: "Content-Type", value: "application/json")) }
+        if let clientToken { headers.append(HTTPHeader(name: "X-Gantry-Client-Token", value: clientToken)) }
         do {
             return (try client.send(method: method, target: target, headers: headers, body: Array(body.utf8)), true)
         } catch .connectFailed {

@@ -91,12 +91,26 @@ func runRegisterClient(_ client: Int, _ cluster: Cluster, _ recorder: Recorder, 
             // version the client saw with a value is compare-and-set on that value.
             let cas = roll >= 4
             let target = "/v1/parameters/chaos/\(key)" + (cas ? "?cas=\(seen.version)" : "")
-            let (response, sent) = cluster.attempt(node, "PUT", target, body: #"{"value":"\#(value)"}"#)
-            let returned = nowNanoseconds()
-            let status = response?.status
-            recorder.attempted(invoked, answered: status == 200 || (cas && status == 409))
+            let body = #"{"value":"\#(value)"}"#
+            let token = "chaos-\(options.runID)-\(client)-\(written)"
+            func definite(_ status: Int?) -> Bool { status == 200 || (cas && status == 409) }
+            var (response, sent) = cluster.attempt(node, "PUT", target, body: body, clientToken: token)
+            recorder.attempted(invoked, answered: definite(response?.status))
             // Never sent (the node is down): it cannot have taken effect, so it is not part of the history.
             guard sent else { continue }
+            // No definite answer: the client retries the same request under the same client token, as the API asks
+            // (it applies at most once; a retry of one that applied gets the first one's answer), until an answer
+            // comes or the run ends. The operation spans from the first attempt to the answer.
+            var answeredBy = node
+            while !definite(response?.status) && nowNanoseconds() < deadline {
+                sleepMilliseconds(100)
+                answeredBy = 1 + random.below(options.nodes)
+                let retried = nowNanoseconds()
+                response = cluster.attempt(answeredBy, "PUT", target, body: body, clientToken: token).response
+                recorder.attempted(retried, answered: definite(response?.status))
+            }
+            let returned = nowNanoseconds()
+            let status = response?.status
             var output: RegisterOutput?
             if status == 200 {
                 output = cas ? .compareAndSet(succeeded: true) : .written
@@ -112,7 +126,7 @@ func runRegisterClient(_ client: Int, _ cluster: Cluster, _ recorder: Recorder, 
                 output: output,
                 invokedAt: invoked,
                 returnedAt: returned,
-                node: node,
+                node: answeredBy,
                 index: status == 200 ? response.flatMap { number($0.bodyText, "index") } : nil
             )
         } else {
@@ -152,9 +166,28 @@ func runSetClient(_ client: Int, _ cluster: Cluster, _ recorder: SetRecorder, de
         created += 1
         let name = "chaos/set/c\(client)-\(created)"
         let node = 1 + random.below(options.nodes)
-        // cas=0: only if it does not exist yet, so a retry by a forwarding node can never count twice.
-        let (response, sent) = cluster.attempt(node, "PUT", "/v1/parameters/\(name)?cas=0", body: #"{"value":"1"}"#)
+        // cas=0: only if it does not exist yet; retried under one client token until a definite answer (or the
+        // end of the run), so that few creates stay of unknown outcome.
+        let token = "chaos-set-\(options.runID)-\(client)-\(created)"
+        var (response, sent) = cluster.attempt(
+            node,
+            "PUT",
+            "/v1/parameters/\(name)?cas=0",
+            body: #"{"value":"1"}"#,
+            clientToken: token
+        )
         guard sent else { continue }
+        while response?.status != 200 && nowNanoseconds() < deadline {
+            sleepMilliseconds(100)
+            response =
+                cluster.attempt(
+                    1 + random.below(options.nodes),
+                    "PUT",
+                    "/v1/parameters/\(name)?cas=0",
+                    body: #"{"value":"1"}"#,
+                    clientToken: token
+                ).response
+        }
         let outcome: CreateOutcome =
             response?.status == 200
             ? .acknowledged : (response.map { [400, 404].contains($0.status) } == true ? .failed : .unknown)
