@@ -73,7 +73,7 @@ let package = Package(
         // The chaos harness: real controllers, seeded faults, the ChaosCheck verdict (chaos/run drives it).
         .executableTarget(
             name: "gantry-chaos",
-            dependencies: ["ChaosCheck", "HTTP"],
+            dependencies: ["ChaosCheck", "HTTP", "Raft"],
             path: "chaos/harness",
             swiftSettings: strictSettings
         ),

@@ -1,5 +1,6 @@
 // Small helpers: errors, time, seeded randomness, files and processes.
 import Glibc
+import Raft
 
 /// Run (last registered first) before `fail` exits, so that nothing a run started outlives it: its processes, its
 /// namespaces. Only the main thread registers and fails.
@@ -18,17 +19,13 @@ func nowNanoseconds() -> UInt64 {
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
-/// SplitMix64: seeded, so a run replays its choices.
+/// Seeded choices (Raft's SplitMix64), so a run replays them.
 struct Random {
-    var state: UInt64
+    var generator: Raft.SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    init(state: UInt64) { generator = Raft.SplitMix64(seed: state) }
+
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 

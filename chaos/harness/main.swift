@@ -28,7 +28,9 @@ func run(_ options: Options) -> Int32 {
     }
     let libfiu = scenario.kinds.contains { $0.needsLibfiu } && access("/usr/lib/fiu/fiu_posix_preload.so", R_OK) == 0
     if scenario.kinds.contains(where: \.needsLibfiu) && !libfiu {
-        print("gantry-chaos: libfiu (apt-get install fiu-utils) is missing: fsync and write errors are not injected")
+        // Not skipped quietly: a scenario that cannot inject its faults has not shown anything.
+        print("gantry-chaos: \(name): needs libfiu (apt-get install fiu-utils) to inject fsync and write errors; FAIL")
+        return 1
     }
     topology.enterClientNamespace()
     writeFile(
